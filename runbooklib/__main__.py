@@ -1,0 +1,5 @@
+import sys
+
+from runbooklib.cli import main
+
+sys.exit(main())
