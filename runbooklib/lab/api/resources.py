@@ -46,21 +46,21 @@ class ResourceType:
 
 
 def _rt(gv: str, plural: str, kind: str, namespaced: bool, short: tuple[str, ...] = (),
-        sub: tuple[str, ...] = ()) -> ResourceType:
+        sub: tuple[str, ...] = (), categories: tuple[str, ...] = ()) -> ResourceType:
     group, _, version = gv.rpartition("/")
-    return ResourceType(group, version, plural, kind, namespaced, kind.lower(), short, sub)
+    return ResourceType(group, version, plural, kind, namespaced, kind.lower(), short, sub, categories)
 
 
 NAMESPACES = _rt("v1", "namespaces", "Namespace", False, ("ns",), ("status",))
 NODES = _rt("v1", "nodes", "Node", False, ("no",), ("status",))
-PODS = _rt("v1", "pods", "Pod", True, ("po",), ("status", "log", "exec"))
+PODS = _rt("v1", "pods", "Pod", True, ("po",), ("status", "log", "exec"), ("all",))
 CONFIGMAPS = _rt("v1", "configmaps", "ConfigMap", True, ("cm",))
 SECRETS = _rt("v1", "secrets", "Secret", True)
 SERVICEACCOUNTS = _rt("v1", "serviceaccounts", "ServiceAccount", True, ("sa",))
-SERVICES = _rt("v1", "services", "Service", True, ("svc",), ("status",))
+SERVICES = _rt("v1", "services", "Service", True, ("svc",), ("status",), ("all",))
 EVENTS = _rt("v1", "events", "Event", True, ("ev",))
-DAEMONSETS = _rt("apps/v1", "daemonsets", "DaemonSet", True, ("ds",), ("status",))
-DEPLOYMENTS = _rt("apps/v1", "deployments", "Deployment", True, ("deploy",), ("status",))
+DAEMONSETS = _rt("apps/v1", "daemonsets", "DaemonSet", True, ("ds",), ("status",), ("all",))
+DEPLOYMENTS = _rt("apps/v1", "deployments", "Deployment", True, ("deploy",), ("status",), ("all",))
 CLUSTERROLES = _rt("rbac.authorization.k8s.io/v1", "clusterroles", "ClusterRole", False)
 CLUSTERROLEBINDINGS = _rt("rbac.authorization.k8s.io/v1", "clusterrolebindings", "ClusterRoleBinding", False)
 ROLES = _rt("rbac.authorization.k8s.io/v1", "roles", "Role", True)

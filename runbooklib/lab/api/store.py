@@ -46,14 +46,14 @@ _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def random_suffix(n: int = 5) -> str:
     return "".join(random.choice(_NAME_CHARS) for _ in range(n))
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     with os.fdopen(fd, "w") as fh:
@@ -108,8 +108,8 @@ class ObjectStore:
         if obj is None:
             path.unlink(missing_ok=True)
         else:
-            _atomic_write(path, json.dumps(obj, indent=1, sort_keys=True))
-        _atomic_write(self._rv_file, str(self._rv))
+            atomic_write(path, json.dumps(obj, indent=1, sort_keys=True))
+        atomic_write(self._rv_file, str(self._rv))
 
     # -- listeners -----------------------------------------------------------------------------
     def subscribe(self, fn: Listener) -> None:

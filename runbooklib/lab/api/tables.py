@@ -19,8 +19,8 @@ def age(obj: Obj) -> str:
     ts = obj.get("metadata", {}).get("creationTimestamp")
     if not ts:
         return "<unknown>"
-    created = dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
-    secs = max(0, int((dt.datetime.now(dt.timezone.utc) - created).total_seconds()))
+    created = dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    secs = max(0, int((dt.datetime.now(dt.UTC) - created).total_seconds()))
     if secs < 120:
         return f"{secs}s"
     if secs < 3 * 3600:
@@ -46,6 +46,12 @@ def _node_status(o: Obj) -> str:
     return "Ready" if ready and ready[0].get("status") == "True" else "NotReady"
 
 
+def _node_roles(o: Obj) -> str:
+    labels = o.get("metadata", {}).get("labels") or {}
+    roles = sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/"))
+    return ",".join(roles) or "<none>"
+
+
 def _ds(field: str) -> Callable[[Obj], Any]:
     return lambda o: o.get("status", {}).get(field, 0)
 
@@ -60,7 +66,7 @@ COLUMNS: dict[str, list[Column]] = {
                                           for c in o.get("status", {}).get("containerStatuses") or [])),
             ("Age", 0, age), ("IP", 1, lambda o: o.get("status", {}).get("podIP", "<none>")),
             ("Node", 1, lambda o: o.get("spec", {}).get("nodeName", "<none>"))],
-    "Node": [("Status", 0, _node_status), ("Roles", 0, lambda o: "<none>"), ("Age", 0, age),
+    "Node": [("Status", 0, _node_status), ("Roles", 0, _node_roles), ("Age", 0, age),
              ("Version", 0, lambda o: o.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", "")),
              ("Internal-IP", 1, lambda o: next((a["address"] for a in o.get("status", {}).get("addresses", [])
                                                if a.get("type") == "InternalIP"), "<none>"))],
