@@ -14,8 +14,8 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
   echo "==> apt-get install ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 # Debian's openssh-server may start a system sshd; the lab runs its own per node and needs none.
 echo "==> system packages ok"
