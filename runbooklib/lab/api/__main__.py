@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     api = LabApiServer(args.state_dir, args.host, args.port, nodes=args.node).start()
+    # Inside a lab (state dir <lab>/api): pod networking through the nodes' real CNI chain.
+    from runbooklib.lab.cni.wiring import attach_if_lab
+    attach_if_lab(api)
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
