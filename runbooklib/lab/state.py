@@ -34,6 +34,7 @@ STATE_FILE = "state.json"
 PRIVATE_DIRS: tuple[str, ...] = (
     "/opt/cni", "/etc/cni", "/var/lib/rancher", "/etc/rancher", "/run/flannel", "/var/lib/cni",
     "/var/lib/kubelet", "/root", "/tmp",
+    "/var/backups",         # node prep keeps its backups here by default
     "/run/multus",          # the Multus daemon's socket dir (lab pod networking, runbooklib.lab.cni)
 )
 

@@ -73,8 +73,8 @@ class SshHost:
 
         journal = journal or Journal()
         ssh = params.ssh
-        connect_kwargs: dict[str, object] = {"timeout": ssh.connect_timeout_s, "banner_timeout": ssh.connect_timeout_s,
-                                             "auth_timeout": ssh.connect_timeout_s}
+        # the TCP connect timeout is fabric's connect_timeout (giving it in connect_kwargs too is refused)
+        connect_kwargs: dict[str, object] = {"banner_timeout": ssh.connect_timeout_s, "auth_timeout": ssh.connect_timeout_s}
         if node.ssh.key_file:
             connect_kwargs["key_filename"] = str(params.resolve(node.ssh.key_file))
             connect_kwargs["look_for_keys"] = False
