@@ -15,6 +15,16 @@ from runbooklib.errors import ParamsError, RunbookError
 
 COMMAND_MODULES = [
     "runbooklib.cli.params_cmd",
+    "runbooklib.cli.prep_cmd",
+    "runbooklib.cli.run_cmd",
+    "runbooklib.cli.diagnose_cmd",
+    "runbooklib.cli.lab_cmd",
+    "runbooklib.cli.lab_scenarios_cmd",     # adds `lab break` / `lab k3s-upgrade` (after lab_cmd)
+    "runbooklib.cli.lab_longhorn_cmd",      # adds `lab longhorn` (after lab_cmd)
+    "runbooklib.cli.manifests_cmd",
+    "runbooklib.cli.nad_cmd",
+    "runbooklib.cli.occupancy_cmd",
+    "runbooklib.cli.check_cmd",
 ]
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
