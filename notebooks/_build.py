@@ -199,8 +199,13 @@ if outcome.plan is not None:
         md("## Test pod"),
         code('''final = after if (outcome.applied or outcome.restarted) else result
 if test_pod:
-    final.findings += checks.test_pod_findings(params, "upgrade-check", [n for n in checks.nads_for(params, final.cluster)
-                                                                        if n.origin == "cluster"])
+    pod_findings = checks.test_pod_findings(params, "upgrade-check", [n for n in checks.nads_for(params, final.cluster)
+                                                                      if n.origin == "cluster"])
+    final.findings += pod_findings
+    for f in pod_findings:
+        print(f"{f.severity.value.upper():4} {f.target}: {f.title}" + (f" ({f.detail})" if f.detail else ""))
+else:
+    print("test pod skipped (test_pod = False)")
 extra = checks.upgrade_hints(final, plugin=plugin, stale_bin_dir=stale_bin_dir)'''),
         md("## Result"),
         code('''publish_check(result, outcome=outcome, after=final if (outcome.applied or outcome.restarted or test_pod) else None, results_path=results_path,

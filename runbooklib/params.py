@@ -21,10 +21,22 @@ from runbooklib.errors import ParamIssue, ParamsError
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-IFNAME = re.compile(r"^[A-Za-z0-9_.\-]{1,15}$")
-# hostnames, user names and ssh aliases: no shell metacharacters at all
-SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_.@:\-]+$")
+# interface names: never "." / "..", never starting with "-" (would read as an option to ip/ping)
+IFNAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.][A-Za-z0-9_.\-]{0,14}$")
+# hostnames, user names and ssh aliases: no shell metacharacters at all, no leading "-" (an option)
+SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_.@:][A-Za-z0-9_.@:\-]*$")
 SAFE_PATH = re.compile(r"^/[A-Za-z0-9_./+\-]*$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# the lab may only ever use addresses of the network-testing block (RFC 2544), never a real network's
+LAB_NETWORK = ipaddress.ip_network("198.18.0.0/15")
+# directories node prep must never replace, move or fill (a k3s path set to one of them is refused)
+SYSTEM_DIRS = frozenset({
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/opt", "/proc", "/root", "/run", "/sbin",
+    "/srv", "/sys", "/tmp", "/usr", "/var", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64", "/usr/local",
+    "/usr/local/bin", "/usr/local/sbin", "/usr/share", "/var/lib", "/var/log", "/var/run", "/var/tmp",
+    "/etc/ssh", "/etc/systemd", "/etc/default", "/var/lib/rancher", "/var/lib/rancher/k3s",
+    "/var/lib/rancher/k3s/data", "/var/lib/rancher/k3s/agent",
+})
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
 CNI_VERSIONS = ("0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0")
@@ -255,17 +267,61 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return out or "(root)"
 
 
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The params model class that holds the key at `loc` (for spelling suggestions)."""
+    model: type[BaseModel] | None = Params
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if model is None or part not in model.model_fields:
+            return None
+        ann: Any = model.model_fields[part].annotation
+        model = None
+        stack = [ann]
+        while stack:  # unwrap list[X], X | None
+            t = stack.pop()
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                model = t
+                break
+            stack.extend(getattr(t, "__args__", ()) or ())
+    return model
+
+
+# pydantic error type -> what to write instead
+_TYPE_HINTS = {
+    "int_parsing": "a whole number, e.g. 9000", "int_type": "a whole number, e.g. 9000",
+    "int_from_float": "a whole number, e.g. 9000", "float_parsing": "a number, e.g. 10",
+    "float_type": "a number, e.g. 10", "bool_parsing": "true or false", "bool_type": "true or false",
+    "string_type": "a string (quote it if YAML reads it as a number or a boolean)",
+    "list_type": "a YAML list (- item lines or [a, b])", "dict_type": "a mapping (key: value lines)",
+    "model_type": "a mapping (key: value lines)", "model_attributes_type": "a mapping (key: value lines)",
+}
+
+
 def _issue_from_pydantic(err: Any) -> ParamIssue:
+    import difflib
+
     loc = tuple(err.get("loc", ()))
     kind = err.get("type", "")
     if kind == "extra_forbidden":
-        return ParamIssue(_field_path(loc), "unknown key", "remove it or check its spelling")
+        model = _model_at(loc)
+        known = [f for f in model.model_fields if f != "source_path"] if model else []
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1) if loc else []
+        hint = f"did you mean {close[0]!r}?" if close else "remove it or check its spelling"
+        if known:
+            hint += f"; allowed here: {', '.join(known)}"
+        return ParamIssue(_field_path(loc), "unknown key", hint)
     if kind == "missing":
         return ParamIssue(_field_path(loc), "required key is missing", "add it")
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         return ParamIssue(_field_path(loc), f"invalid value {err.get('input')!r}", f"use one of {expected}")
-    return ParamIssue(_field_path(loc), err.get("msg", "invalid"), f"expected {kind.replace('_', ' ')}")
+    msg = err.get("msg", "invalid")
+    if "input" in err and not isinstance(err["input"], dict | list):
+        got = repr(err["input"])
+        msg = f"{msg} (got {got[:40] + '...' if len(got) > 40 else got})"
+    want = _TYPE_HINTS.get(kind)
+    return ParamIssue(_field_path(loc), msg, f"write {want}" if want else "see params/homelab.yaml for a valid example")
 
 
 def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -320,12 +376,20 @@ def _semantic_issues(p: Params, *, require_files: bool, base_dir: Path | None) -
         if not SAFE_PATH.match(val):
             add(ParamIssue(f"k3s.{fname}", f"{val!r} is not a plain absolute path",
                            "absolute path of letters, digits, '/', '.', '_', '-', '+' only"))
+        elif (problem := _path_problem(val, allow=("/var/lib/rancher/k3s/data",) if fname == "data_dir" else ())):
+            add(ParamIssue(f"k3s.{fname}", f"{val!r} {problem}", "give the exact directory, e.g. the default "
+                           f"{K3sPaths.model_fields[fname].default}"))
 
     for vname in ("multus", "whereabouts", "cni_plugins"):
         if not VERSION.match(getattr(p.versions, vname)):
             add(ParamIssue(f"versions.{vname}", f"{getattr(p.versions, vname)!r} is not a release tag", "e.g. v1.6.2"))
 
     _artifact_issues(p, require_files, base_dir, add)
+    if not ENV_NAME.match(p.ssh.sudo_password_env):
+        add(ParamIssue("ssh.sudo_password_env", f"{p.ssh.sudo_password_env!r} is not an environment variable name",
+                       "letters, digits and '_', e.g. RUNBOOK_SUDO_PASSWORD"))
+    if p.lab is not None:
+        _lab_issues(p, add)
 
     if not p.nodes:
         add(ParamIssue("nodes", "no nodes", "list at least one node"))
@@ -345,7 +409,7 @@ def _semantic_issues(p: Params, *, require_files: bool, base_dir: Path | None) -
             val = getattr(ssh, key)
             if val is not None and not SAFE_TOKEN.match(val):
                 add(ParamIssue(f"{f}.ssh.{key}", f"{val!r} contains characters that are not allowed",
-                               "letters, digits and . _ - @ : only (no spaces or shell characters)"))
+                               "letters, digits and . _ - @ : only, not starting with '-' (no spaces or shell characters)"))
         if ssh.key_file is not None:
             if require_files and not resolve_path(ssh.key_file, base_dir).is_file():
                 add(ParamIssue(f"{f}.ssh.key_file", f"key file {ssh.key_file} does not exist",
@@ -353,7 +417,7 @@ def _semantic_issues(p: Params, *, require_files: bool, base_dir: Path | None) -
         nic = node.storage_nic
         if not IFNAME.match(nic.name):
             add(ParamIssue(f"{f}.storage_nic.name", f"{nic.name!r} is not a valid interface name",
-                           "1-15 characters of letters, digits, '_', '.', '-'"))
+                           "1-15 characters of letters, digits, '_', '.', '-', not starting with '-'"))
         if not 68 <= nic.mtu <= 65535:
             add(ParamIssue(f"{f}.storage_nic.mtu", f"MTU {nic.mtu} outside 68..65535", "e.g. 9000"))
         addr = _ip(nic.address)
@@ -362,6 +426,9 @@ def _semantic_issues(p: Params, *, require_files: bool, base_dir: Path | None) -
         else:
             if seg is not None and addr not in seg:
                 add(ParamIssue(f"{f}.storage_nic.address", f"{addr} is outside storage_network.cidr {seg}", "use an address in the segment"))
+            elif seg is not None and seg.num_addresses >= 4 and addr in (seg.network_address, seg.broadcast_address):
+                add(ParamIssue(f"{f}.storage_nic.address", f"{addr} is the network or broadcast address of {seg}",
+                               "use a host address of the segment"))
             if str(addr) in seen_addr:
                 add(ParamIssue(f"{f}.storage_nic.address", f"duplicate address {addr} (also {seen_addr[str(addr)]})", "addresses must be unique"))
             seen_addr.setdefault(str(addr), f"nodes[{i}]")
@@ -379,6 +446,8 @@ def _semantic_issues(p: Params, *, require_files: bool, base_dir: Path | None) -
             continue
         if seg is not None and addr not in seg:
             add(ParamIssue(f"{f}.address", f"{addr} is outside storage_network.cidr {seg}", "use an address in the segment"))
+        elif seg is not None and seg.num_addresses >= 4 and addr in (seg.network_address, seg.broadcast_address):
+            add(ParamIssue(f"{f}.address", f"{addr} is the network or broadcast address of {seg}", "use a host address of the segment"))
         if str(addr) in seen_addr:
             add(ParamIssue(f"{f}.address", f"duplicate address {addr} (also {seen_addr[str(addr)]})", "addresses must be unique"))
         seen_addr.setdefault(str(addr), f)
@@ -395,14 +464,30 @@ def _semantic_issues(p: Params, *, require_files: bool, base_dir: Path | None) -
             add(ParamIssue(f"{f}.name", f"duplicate NAD {nad.namespace}/{nad.name}", "NAD names must be unique per namespace"))
         seen_nads.add((nad.namespace, nad.name))
         if not IFNAME.match(nad.master):
-            add(ParamIssue(f"{f}.master", f"{nad.master!r} is not a valid interface name", "1-15 characters of letters, digits, '_', '.', '-'"))
+            add(ParamIssue(f"{f}.master", f"{nad.master!r} is not a valid interface name",
+                           "1-15 characters of letters, digits, '_', '.', '-', not starting with '-'"))
         if nad.mode not in MACVLAN_MODES:
             add(ParamIssue(f"{f}.mode", f"unknown macvlan mode {nad.mode!r}", f"use one of {', '.join(MACVLAN_MODES)}"))
         if nad.mtu is not None and not 68 <= nad.mtu <= 65535:
             add(ParamIssue(f"{f}.mtu", f"MTU {nad.mtu} outside 68..65535", "e.g. 9000, or leave it out to inherit the master's MTU"))
+        elif nad.mtu is not None:
+            # C15: macvlan refuses an MTU above the master's ("invalid MTU %d, must be [0, master MTU(%d)]")
+            low = [(node.name, node.storage_nic.mtu) for node in p.nodes
+                   if node.storage_nic.name == nad.master and node.storage_nic.mtu < nad.mtu]
+            if low:
+                add(ParamIssue(f"{f}.mtu", f"MTU {nad.mtu} is above the MTU of master {nad.master} on "
+                               + ", ".join(f"{n} ({m})" for n, m in low) + "; macvlan refuses it (invalid MTU)",
+                               f"use at most {min(m for _, m in low)}, or leave mtu out to inherit the master's MTU"))
         if nad.cni_version not in CNI_VERSIONS:
             add(ParamIssue(f"{f}.cni_version", f"unknown cniVersion {nad.cni_version!r}", f"use one of {', '.join(CNI_VERSIONS)}"))
         ipam = nad.ipam
+        if ipam.configuration_path is not None and (not SAFE_PATH.match(ipam.configuration_path)
+                                                    or _path_problem(ipam.configuration_path)):
+            add(ParamIssue(f"{f}.ipam.configuration_path", f"{ipam.configuration_path!r} is not a plain absolute path",
+                           "e.g. /var/lib/rancher/k3s/agent/etc/cni/net.d/whereabouts.d/whereabouts.conf"))
+        if ipam.network_name is not None and not DNS1123_LABEL.match(ipam.network_name):
+            add(ParamIssue(f"{f}.ipam.network_name", f"{ipam.network_name!r} is not a DNS-1123 label",
+                           "lowercase letters, digits and '-' (it becomes part of the IPPool's name)"))
         net = _net(ipam.range)
         if net is None:
             add(ParamIssue(f"{f}.ipam.range", f"{ipam.range!r} is not a CIDR", "e.g. 192.168.205.0/24"))
@@ -417,8 +502,8 @@ def _semantic_issues(p: Params, *, require_files: bool, base_dir: Path | None) -
             if val is None:
                 continue
             a = _ip(val)
-            if a is None:
-                add(ParamIssue(f"{f}.ipam.{key}", f"{val!r} is not an IP address", f"an address inside {net}"))
+            if a is None or a.version != net.version:
+                add(ParamIssue(f"{f}.ipam.{key}", f"{val!r} is not an IPv{net.version} address", f"an address inside {net}"))
                 bounds_ok = False
             elif not usable_first <= a <= usable_last:
                 add(ParamIssue(f"{f}.ipam.{key}", f"{a} is outside the usable range {usable_first}-{usable_last} of {net}",
@@ -468,10 +553,38 @@ def _artifact_issues(p: Params, require_files: bool, base_dir: Path | None, add:
             add(ParamIssue(f, "url without a checksum", "set sha256 (64 hex digits) or sha256_url (the published .sha256)"))
         if art.url and not art.url.startswith(("https://", "http://", "file://")):
             add(ParamIssue(f"{f}.url", f"{art.url!r} is not an http(s) or file URL", "e.g. https://github.com/..."))
+        if art.sha256_url and not art.sha256_url.startswith(("https://", "http://", "file://")):
+            add(ParamIssue(f"{f}.sha256_url", f"{art.sha256_url!r} is not an http(s) or file URL", "the release's .sha256 URL"))
         if art.sha256 is not None and not SHA256.match(art.sha256):
             add(ParamIssue(f"{f}.sha256", "not a sha256 (64 lowercase hex digits)", "copy it from the release's .sha256 file"))
         if art.local and require_files and not resolve_path(art.local, base_dir).exists():
             add(ParamIssue(f"{f}.local", f"{art.local} does not exist", "point at an existing file or directory, or remove local"))
+
+
+def _path_problem(path: str, allow: tuple[str, ...] = ()) -> str:
+    """Why an absolute path from the params is unsafe for node prep to act on ("" when it is fine)."""
+    import posixpath
+
+    if posixpath.normpath(path) != path or "//" in path:
+        return "is not a normalised path (no '.', '..', '//' or trailing '/')"
+    if path in SYSTEM_DIRS and path not in allow:
+        return "is a system directory; node prep would replace or fill it"
+    return ""
+
+
+def _lab_issues(p: Params, add: Any) -> None:
+    """The `lab:` section: the lab only ever uses addresses of 198.18.0.0/15, and a state dir of its own."""
+    assert p.lab is not None
+    mgmt = _net(p.lab.mgmt_cidr)
+    if mgmt is None or mgmt.version != 4:
+        add(ParamIssue("lab.mgmt_cidr", f"{p.lab.mgmt_cidr!r} is not an IPv4 CIDR", "e.g. 198.19.0.0/24"))
+    elif not mgmt.subnet_of(LAB_NETWORK):  # type: ignore[arg-type]
+        add(ParamIssue("lab.mgmt_cidr", f"{mgmt} is outside {LAB_NETWORK}; the lab never uses a real network's addresses",
+                       "use a /24 of 198.18.0.0/15, e.g. 198.19.0.0/24"))
+    sd = p.lab.state_dir
+    if not sd.startswith("/") or not SAFE_PATH.match(sd) or _path_problem(sd) or sd.count("/") < 2:
+        add(ParamIssue("lab.state_dir", f"{sd!r} is not a directory of the lab's own",
+                       "an absolute, normalised path used by this lab only, e.g. /var/tmp/runbooklib-lab"))
 
 
 def redacted_json(params: Params) -> str:

@@ -105,6 +105,15 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
     os.replace(tmp, p)
 
 
+class PublishedResults(dict):
+    """What `publish` returns: a plain dict of the merged results that shows nothing when it is
+    the last expression of a cell (publish already displayed the section; without this the
+    executed notebook and the HTML report would carry the whole results dict as text)."""
+
+    def _ipython_display_(self) -> None:
+        return None
+
+
 def publish(*, findings: Iterable[Finding | Mapping[str, Any]] = (), recaps: Iterable[NodeRecap | Mapping[str, Any]] = (),
             tables: Mapping[str, Any] | None = None, status: Severity | str | None = None, title: str | None = None,
             notes: Iterable[str] = (), results_path: str | os.PathLike[str] | None = "", show: bool = True) -> dict[str, Any]:
@@ -124,7 +133,7 @@ def publish(*, findings: Iterable[Finding | Mapping[str, Any]] = (), recaps: Ite
     if show:
         section = merge(empty_results(), findings=findings, recaps=recaps, tables=tables, status=status)
         _display_html(section_html(section, title=title))
-    return results
+    return PublishedResults(results)
 
 
 def status_badge(status: str) -> str:
@@ -145,7 +154,7 @@ def rows_table(rows: list[dict[str, Any]], columns: list[str] | None = None, *, 
         for c in cols:
             v = r.get(c, "")
             text = "\n".join(map(str, v)) if isinstance(v, list) else "" if v is None else str(v)
-            style = "padding:2px 6px;vertical-align:top;white-space:pre-wrap"
+            style = "text-align:left;padding:2px 6px;vertical-align:top;white-space:pre-wrap"
             if c == severity_key:
                 style += f";color:{SEVERITY_COLORS.get(text, '#000')};font-weight:bold"
             cells.append(f'<td style="{style}">{html.escape(text)}</td>')

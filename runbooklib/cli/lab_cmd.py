@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from runbooklib.errors import ParamIssue, ParamsError
 from runbooklib.params import load_params
 
 DEFAULT_PARAMS = "params/lab.yaml"
@@ -28,8 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _lab(args: argparse.Namespace, quiet: bool = False):  # noqa: ANN202 - lazy import keeps `runbook --help` fast
     from runbooklib.lab.lab import Lab, printer
+    from runbooklib.lab.names import LabParamsError, lab_names
 
     params = load_params(args.params, require_files=False)
+    try:
+        lab_names(params)  # params the lab cannot (or must not) build are bad params: exit 2, nothing touched
+    except LabParamsError as e:
+        raise ParamsError(args.params, [ParamIssue("lab", str(e), "use a lab params file such as params/lab.yaml")]) from None
     return Lab.from_params(params, progress=(lambda _m: None) if quiet else printer())
 
 

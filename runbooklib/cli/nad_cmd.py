@@ -9,7 +9,7 @@ import sys
 from runbooklib.params import load_params
 from runbooklib.results import Severity
 
-EXIT_OK, EXIT_FOUND = 0, 1
+EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,7 +53,13 @@ def _print_validation(result, as_json: bool) -> None:  # type: ignore[no-untyped
 
 
 def _validate(args: argparse.Namespace) -> int:
-    _, result = _run_validation(args)
+    from runbooklib.nad.document import NadFileError
+
+    try:
+        _, result = _run_validation(args)
+    except NadFileError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
     _print_validation(result, args.json)
@@ -63,8 +69,13 @@ def _validate(args: argparse.Namespace) -> int:
 def _apply(args: argparse.Namespace) -> int:
     from runbooklib.cluster import api_client_for_params
     from runbooklib.nad.apply import apply_nads
+    from runbooklib.nad.document import NadFileError
 
-    params, result = _run_validation(args)
+    try:
+        params, result = _run_validation(args)
+    except NadFileError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     if args.offline:
         print("error: apply needs the cluster; --offline only validates", file=sys.stderr)
         return 2

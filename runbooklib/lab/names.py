@@ -21,7 +21,7 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from runbooklib.params import Params
+from runbooklib.params import LAB_NETWORK, Params
 
 DEMO_CLUSTER = "lab"
 IFNAMSIZ = 15
@@ -89,16 +89,39 @@ def _pod_network(avoid: list[ipaddress.IPv4Network]) -> ipaddress.IPv4Network:
     raise LabParamsError("no /17 of 198.18.0.0/15 is free for the pod network")
 
 
+def _outside_lab_network(params: Params, mgmt: ipaddress.IPv4Network, storage: ipaddress.IPv4Network) -> list[str]:
+    """Every network/address of the params that `lab up` would configure but is not in 198.18.0.0/15."""
+    found = []
+    for what, net in (("lab.mgmt_cidr", mgmt), ("storage_network.cidr", storage)):
+        if not net.subnet_of(LAB_NETWORK):
+            found.append(f"{what} {net} is outside it")
+    for i, nad in enumerate(params.nads):
+        try:
+            rng = ipaddress.ip_network(nad.ipam.range, strict=False)
+        except ValueError:
+            continue  # params validation names it
+        if rng.version != 4 or not rng.subnet_of(LAB_NETWORK):  # type: ignore[arg-type]
+            found.append(f"nads[{i}].ipam.range {rng} is outside it")
+    return found
+
+
 def lab_names(params: Params) -> LabNames:
     """Everything `lab up` will create for these params; raises LabParamsError on params the lab can't build."""
     if params.lab is None:
         raise LabParamsError("the params have no `lab:` section; use a lab params file such as params/lab.yaml")
     prefix = lab_prefix(params.cluster)
-    mgmt = ipaddress.ip_network(params.lab.mgmt_cidr, strict=False)
-    gateway = next(mgmt.hosts())
-    storage = ipaddress.ip_network(params.storage_network.cidr, strict=False)
+    try:
+        mgmt = ipaddress.ip_network(params.lab.mgmt_cidr, strict=False)
+        storage = ipaddress.ip_network(params.storage_network.cidr, strict=False)
+    except ValueError as e:
+        raise LabParamsError(f"lab.mgmt_cidr / storage_network.cidr: {e}") from None
     if not isinstance(mgmt, ipaddress.IPv4Network) or not isinstance(storage, ipaddress.IPv4Network):
         raise LabParamsError("the lab supports IPv4 management and storage networks only")
+    outside = _outside_lab_network(params, mgmt, storage)
+    if outside:
+        raise LabParamsError(f"the lab only uses addresses of {LAB_NETWORK} (never a real network's): "
+                             + "; ".join(outside))
+    gateway = next(mgmt.hosts())
     pod_net = _pod_network([mgmt, storage])
     pod_subnets = list(pod_net.subnets(new_prefix=24))
     problems: list[str] = []

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runbooklib.artifacts import ProgressFn, fetch_artifact, sha256_file
+from runbooklib.errors import ArtifactError
 from runbooklib.params import Artifact, Params
 
 
@@ -42,13 +43,23 @@ def _name_of(art: Artifact) -> str:
 def _from_artifact(params: Params, art: Artifact, cache_dir: Path | None, progress: ProgressFn | None) -> ManifestFile:
     base = Path(params.source_path).parent if params.source_path else None
     got = fetch_artifact(art, base_dir=base, cache_dir=cache_dir, progress=progress)
-    return ManifestFile(_name_of(art), got.read_text(), got.source, got.sha256, got.verified, art.sha256)
+    try:
+        text = got.read_text()
+    except UnicodeDecodeError:
+        raise ArtifactError(got.source, "not a UTF-8 text file (is it a manifest?)") from None
+    return ManifestFile(_name_of(art), text, got.source, got.sha256, got.verified, art.sha256)
 
 
 def _from_local(path: str | os.PathLike[str], art: Artifact) -> ManifestFile:
     p = Path(path).expanduser()
-    digest = sha256_file(p)
-    return ManifestFile(p.name, p.read_bytes().decode("utf-8"), str(p), digest,
+    try:
+        digest = sha256_file(p)
+        text = p.read_bytes().decode("utf-8")
+    except OSError as e:
+        raise ArtifactError(str(p), f"cannot read the manifest: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise ArtifactError(str(p), "not a UTF-8 text file (is it a manifest?)") from None
+    return ManifestFile(p.name, text, str(p), digest,
                         verified=bool(art.sha256) and digest == art.sha256, pinned_sha256=art.sha256)
 
 

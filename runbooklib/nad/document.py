@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from runbooklib.errors import RunbookError
 from runbooklib.params import NadParams, Params
 
 NAD_GROUP = "k8s.cni.cncf.io"
@@ -114,15 +115,30 @@ def document_from_object(obj: dict[str, Any], origin: str = "cluster") -> NadDoc
     return NadDocument(str(meta.get("namespace") or "default"), str(meta.get("name") or ""), raw, origin)
 
 
+class NadFileError(RunbookError):
+    """A NAD YAML file given by the user cannot be read or holds no NetworkAttachmentDefinition."""
+
+
 def documents_from_yaml(path: str | Path) -> list[NadDocument]:
-    """Every NetworkAttachmentDefinition in a (multi-document) YAML file."""
+    """Every NetworkAttachmentDefinition in a (multi-document) YAML file.
+
+    Raises `NadFileError` when the file is missing, is not YAML, or holds no NAD at all (validating
+    nothing must not read as "ok")."""
     p = Path(path)
     out: list[NadDocument] = []
-    for i, doc in enumerate(yaml.safe_load_all(p.read_text())):
+    try:
+        docs = list(yaml.safe_load_all(p.read_text()))
+    except OSError as e:
+        raise NadFileError(f"{p}: cannot read: {e.strerror or e}") from None
+    except yaml.YAMLError as e:
+        raise NadFileError(f"{p}: not valid YAML: {e}") from None
+    for i, doc in enumerate(docs):
         if isinstance(doc, dict) and doc.get("kind") == NAD_KIND:
             out.append(document_from_object(doc, origin=f"file {p.name}[{i}]"))
         elif isinstance(doc, dict) and doc.get("kind") == "List":
             for j, item in enumerate(doc.get("items") or []):
                 if isinstance(item, dict) and item.get("kind") == NAD_KIND:
                     out.append(document_from_object(item, origin=f"file {p.name}[{i}].items[{j}]"))
+    if not out:
+        raise NadFileError(f"{p}: no {NAD_KIND} in the file (kind: {NAD_KIND}, apiVersion: {NAD_API_VERSION})")
     return out

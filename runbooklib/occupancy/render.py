@@ -47,7 +47,8 @@ def style_occupancy(frame: pd.DataFrame) -> Styler:
         css = f"background-color: {bg}; color: {fg}" if bg else ""
         return [css if col in ("address", "state") else "" for col in row.index]
 
-    return frame.style.apply(colour, axis=1).hide(axis="index")
+    # escape: holders/notes come from the cluster (pod names, annotations) and the params; never raw HTML
+    return frame.style.apply(colour, axis=1).format(escape="html").hide(axis="index")
 
 
 def plot_subnet_grid(frame: pd.DataFrame, subnet: IPNetwork, *, ax: Axes | None = None, path: str | None = None,

@@ -82,14 +82,25 @@ class SshHost:
         target = node.ssh.alias or node.ssh.host
         conn = fabric.Connection(target, user=node.ssh.user, port=node.ssh.port if not node.ssh.alias else None,
                                  connect_kwargs=connect_kwargs, connect_timeout=ssh.connect_timeout_s)
-        client = conn.client
+        # the node and every ProxyJump hop from ~/.ssh/config (fabric gives hops AutoAddPolicy by default)
+        clients = [conn.client]
+        hop = getattr(conn, "gateway", None)
+        while isinstance(hop, fabric.Connection):
+            clients.append(hop.client)
+            hop = hop.gateway
         if ssh.verify_host_keys:
             known = params.resolve(ssh.known_hosts) if ssh.known_hosts else Path.home() / ".ssh" / "known_hosts"
-            if known.exists():
-                client.load_host_keys(str(known))
-            client.set_missing_host_key_policy(paramiko.RejectPolicy())
+            for client in clients:
+                if known.exists():
+                    try:
+                        client.load_host_keys(str(known))
+                    except (OSError, paramiko.SSHException, paramiko.hostkeys.InvalidHostKey) as e:  # a corrupt line
+                        raise UnreachableError(node.name, f"cannot read known_hosts {known}: {type(e).__name__}: {e}; "
+                                                          "fix or remove the broken line (ssh-keygen -R HOST)") from None
+                client.set_missing_host_key_policy(paramiko.RejectPolicy())
         else:
-            client.set_missing_host_key_policy(paramiko.WarningPolicy())
+            for client in clients:
+                client.set_missing_host_key_policy(paramiko.WarningPolicy())
         password = None
         if node.sudo == "sudo-password":
             password = os.environ.get(ssh.sudo_password_env)

@@ -167,13 +167,34 @@ def _cell_error_from_exception(exc: Exception) -> CellError:
     return CellError(cell="?", ename=type(exc).__name__, evalue=str(exc).strip().splitlines()[0] if str(exc).strip() else "")
 
 
+def _ipc_kernel_manager() -> type | None:
+    """A kernel manager that talks to the kernel over Unix sockets in the (0700) Jupyter runtime dir
+    instead of TCP on localhost: nothing for other local users to connect to, and no
+    "Kernel is running over TCP without encryption" warning on every run. None (TCP, nbclient's
+    default) when the runtime dir's path is too long for a Unix socket name."""
+    from jupyter_client import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+    from traitlets import default
+
+    if len(jupyter_runtime_dir()) > 60:  # + "/kernel-<uuid>-ipc-<n>" must stay under 108 bytes
+        return None
+
+    class IpcKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self) -> str:
+            return "ipc"
+
+    return IpcKernelManager
+
+
 def _execute(source: Path, output: Path, parameters: dict[str, Any], cwd: Path, timeout_s: int | None) -> CellError | None:
     import papermill
     from jupyter_client.kernelspec import NoSuchKernel
 
     try:
         papermill.execute_notebook(str(source), str(output), parameters=parameters, kernel_name=KERNEL_NAME,
-                                   cwd=str(cwd), progress_bar=False, log_output=False, execution_timeout=timeout_s)
+                                   cwd=str(cwd), progress_bar=False, log_output=False, execution_timeout=timeout_s,
+                                   **({"kernel_manager_class": km} if (km := _ipc_kernel_manager()) else {}))
     except NoSuchKernel:
         raise RunInputError(f"no Jupyter kernel named {KERNEL_NAME!r}: run "
                             f"`python -m ipykernel install --sys-prefix --name {KERNEL_NAME}` in the venv (make venv does)") from None

@@ -35,7 +35,7 @@ STEPS = {"opt-cni-bin-dir", "cni-plugins", "flannel-copy", "multus-shim-link", "
 def prep_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Params]:
     if os.geteuid() != 0:
         pytest.skip("lab test needs root")
-    from conftest import cleanup_stale_test_labs, make_lab_params
+    from labhelpers import cleanup_stale_test_labs, make_lab_params
 
     from runbooklib.lab.lab import Lab
 
