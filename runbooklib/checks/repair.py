@@ -106,7 +106,8 @@ def repair(params: Params, result: CheckResult, *, repair: bool = False, confirm
     if out.plan is None and not out.pod_restarts:
         return out
     if not (repair or (confirm is not None and out.plan is not None and confirm(out.plan))):
-        out.reason += "; not applied (dry run: pass repair=True or confirm)"
+        out.reason += ("; not applied (dry run; to apply: `runbook run <notebook> -p dry_run=false`, "
+                       "`runbook check <check> --repair`, or repair(..., repair=True))")
         return out
     parts = []
     if out.pod_restarts:

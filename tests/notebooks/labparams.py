@@ -33,7 +33,7 @@ class InstalledLab:
 
 def write_params(tmp: Path, tag: str) -> Path:
     from runbooklib.lab.testparams import lab_params
-    from tests.lab.conftest import TEST_STATE_GLOB, _free_mgmt_cidr
+    from tests.lab.labhelpers import TEST_STATE_GLOB, _free_mgmt_cidr
 
     pid = os.getpid()
     d = lab_params(cluster=f"t{pid}-{tag}", n_nodes=3, state_dir=f"/var/tmp/{TEST_STATE_GLOB}{pid}-{tag}",
@@ -54,7 +54,7 @@ def installed_lab(tmp: Path, tag: str, *, install_it: bool = True) -> Iterator[I
 
     from runbooklib.checks.install import install
     from runbooklib.lab.lab import Lab
-    from tests.lab.conftest import cleanup_stale_test_labs
+    from tests.lab.labhelpers import cleanup_stale_test_labs
 
     if os.geteuid() != 0:
         pytest.skip("lab test needs root")

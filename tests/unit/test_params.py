@@ -179,3 +179,16 @@ def test_unreadable_files(tmp_path: Path) -> None:
     bad.write_text("nodes: [\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load_params(bad)
+
+
+def test_typos_get_a_suggestion_and_type_errors_a_readable_fix(homelab_raw: dict) -> None:
+    raw = copy.deepcopy(homelab_raw)
+    raw["ssh"]["paralel"] = raw["ssh"].pop("parallel")
+    raw["storage_network"]["mtu"] = "9OOO"
+    raw["ssh"]["verify_host_keys"] = "maybe"
+    with pytest.raises(ParamsError) as exc:
+        params_from_dict(raw)
+    by_field = {i.field: i for i in exc.value.issues}
+    assert "did you mean 'parallel'" in by_field["ssh.paralel"].hint
+    assert "whole number" in by_field["storage_network.mtu"].hint and "'9OOO'" in by_field["storage_network.mtu"].message
+    assert by_field["ssh.verify_host_keys"].hint == "write true or false"
