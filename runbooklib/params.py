@@ -245,16 +245,50 @@ def load_params(path: str | os.PathLike[str], *, require_files: bool = True) -> 
 def params_from_dict(raw: Any, *, source: str = "<dict>", require_files: bool = True) -> Params:
     if not isinstance(raw, dict):
         raise ParamsError(source, [ParamIssue("(root)", "expected a mapping at the top level", "see params/homelab.yaml")])
+    base_dir = Path(source).parent if source != "<dict>" else None
     try:
         params = Params.model_validate(raw)
     except ValidationError as e:
-        raise ParamsError(source, [_issue_from_pydantic(err) for err in e.errors()]) from None
-    base_dir = Path(source).parent if source != "<dict>" else None
+        structural = [_issue_from_pydantic(err) for err in e.errors()]
+        raise ParamsError(source, structural + _semantic_issues_despite(raw, e, require_files, base_dir)) from None
     issues = _semantic_issues(params, require_files=require_files, base_dir=base_dir)
     if issues:
         raise ParamsError(source, issues)
     params.source_path = source
     return params
+
+
+def _semantic_issues_despite(raw: dict[str, Any], error: ValidationError, require_files: bool,
+                             base_dir: Path | None) -> list[ParamIssue]:
+    """The semantic problems of a file that also has structural ones, so that every problem is
+    reported in one run: the keys pydantic rejected are dropped (defaults take their place) and the
+    rest is checked; problems under a dropped key are left out (they would be about the default)."""
+    import copy
+
+    trimmed = copy.deepcopy(raw)
+    dropped: list[str] = []
+    for _ in range(5):
+        for err in error.errors():
+            loc = tuple(err.get("loc", ()))
+            if err.get("type") == "missing" or not loc:
+                return []  # a required key is missing: nothing sensible to check against
+            parent: Any = trimmed
+            for part in loc[:-1]:
+                try:
+                    parent = parent[part]
+                except (KeyError, IndexError, TypeError):
+                    return []
+            if isinstance(parent, dict) and loc[-1] in parent:
+                del parent[loc[-1]]
+                dropped.append(_field_path(loc))
+        try:
+            params = Params.model_validate(trimmed)
+        except ValidationError as again:
+            error = again
+            continue
+        return [i for i in _semantic_issues(params, require_files=require_files, base_dir=base_dir)
+                if not any(i.field == d or i.field.startswith((d + ".", d + "[")) for d in dropped)]
+    return []
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:

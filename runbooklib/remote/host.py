@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -114,7 +115,16 @@ class SshHost:
         try:
             self._conn.open()  # type: ignore[attr-defined]
         except Exception as e:  # noqa: BLE001 - every connect failure means unreachable
-            raise UnreachableError(self.name, f"{type(e).__name__}: {e}") from None
+            raise UnreachableError(self.name, self._why_unreachable(e)) from None
+
+    def _why_unreachable(self, e: BaseException) -> str:
+        """The connect error, with the likely fix when the name does not resolve."""
+        text = f"{type(e).__name__}: {e}"
+        if isinstance(e, socket.gaierror):
+            target = getattr(self._conn, "original_host", None) or getattr(self._conn, "host", "?")
+            text += (f" (the SSH target {target!r} does not resolve: if it is an alias, add a `Host {target}` entry with its "
+                     "HostName to ~/.ssh/config; otherwise set ssh.host to the node's address in the params)")
+        return text
 
     def run(self, command: str, *, sudo: bool = False, timeout: float | None = None) -> CommandOutput:
         wire, needs_pw = _wrap_sudo(command, self._sudo_mode, sudo)
@@ -127,7 +137,7 @@ class SshHost:
         except Exception as e:  # noqa: BLE001 - connection problems become unreachable
             dt = time.monotonic() - t0
             self.journal.record(self.name, command, None, dt, note=f"{type(e).__name__}: {e}")
-            raise UnreachableError(self.name, f"{type(e).__name__}: {e}") from None
+            raise UnreachableError(self.name, self._why_unreachable(e)) from None
         self.journal.record(self.name, command, out.exit_code, out.duration_s, out.stdout, out.stderr)
         return out
 

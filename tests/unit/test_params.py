@@ -192,3 +192,18 @@ def test_typos_get_a_suggestion_and_type_errors_a_readable_fix(homelab_raw: dict
     assert "did you mean 'parallel'" in by_field["ssh.paralel"].hint
     assert "whole number" in by_field["storage_network.mtu"].hint and "'9OOO'" in by_field["storage_network.mtu"].message
     assert by_field["ssh.verify_host_keys"].hint == "write true or false"
+
+
+def test_structural_and_semantic_problems_in_one_run(homelab_raw: dict) -> None:
+    def typos(r: dict) -> None:
+        r["nodes"][0]["storage_nik"] = r["nodes"][0]["storage_nic"]
+        r["storage_network"]["mtu"] = "9OOO"
+        r["nads"][0]["mode"] = "brdige"
+        r["nads"][0]["ipam"]["range_end"] = "192.168.205.230"
+    got = fields_of(mutate(homelab_raw, typos))
+    assert got == ["storage_network.mtu", "nodes[0].storage_nik", "nads[0].mode", "nads[0].ipam.range_end"]
+
+
+def test_semantic_problems_under_a_dropped_key_are_not_reported(homelab_raw: dict) -> None:
+    raw = mutate(homelab_raw, lambda r: r["nads"][0].update(mtu="jumbo"))
+    assert fields_of(raw) == ["nads[0].mtu"]

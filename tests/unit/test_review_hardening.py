@@ -216,3 +216,22 @@ def test_proxyjump_hops_verify_host_keys_too(raw: dict, tmp_path: Path, monkeypa
         hop, seen = hop.gateway, seen + 1
     assert seen == 2
     assert isinstance(host._conn.client._policy, paramiko.RejectPolicy)  # type: ignore[attr-defined]
+
+
+def test_unknown_ssh_alias_names_the_fix(tmp_path) -> None:
+    """An alias that is neither in ~/.ssh/config nor resolvable: the error says where to define it."""
+    import pytest
+
+    from runbooklib.errors import UnreachableError
+    from runbooklib.params import params_from_dict
+    from runbooklib.remote.host import SshHost
+
+    raw = {"cluster": "c", "storage_network": {"cidr": "198.18.205.0/24"},
+           "ssh": {"known_hosts": str(tmp_path / "kh"), "connect_timeout_s": 2},
+           "nodes": [{"name": "n1", "ssh": {"alias": "no-such-alias.invalid"}, "sudo": "root",
+                      "storage_nic": {"name": "ens2", "address": "198.18.205.10"}}]}
+    params = params_from_dict(raw)
+    host = SshHost.from_params(params, params.nodes[0])
+    with pytest.raises(UnreachableError) as exc:
+        host.run("true")
+    assert "does not resolve" in str(exc.value) and "~/.ssh/config" in str(exc.value)
