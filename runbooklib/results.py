@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -151,9 +152,33 @@ def findings_to_frame(findings: list[Finding]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["check", "severity", "target", "title", "detail", "fix"])
 
 
-def worst(findings: list[Finding]) -> Severity:
-    if any(f.severity is Severity.FAIL for f in findings):
+def problems(findings: Iterable[Finding]) -> list[Finding]:
+    """Only the findings that are not ok."""
+    return [f for f in findings if f.severity is not Severity.OK]
+
+
+class HasFindings:
+    """Severity, pass/fail and problems of anything that carries a `findings` list."""
+
+    findings: list[Finding]
+
+    @property
+    def severity(self) -> Severity:
+        return worst(self.findings)
+
+    @property
+    def ok(self) -> bool:
+        return self.severity is not Severity.FAIL
+
+    @property
+    def problems(self) -> list[Finding]:
+        return problems(self.findings)
+
+
+def worst(findings: Iterable[Finding]) -> Severity:
+    seen = {f.severity for f in findings}
+    if Severity.FAIL in seen:
         return Severity.FAIL
-    if any(f.severity is Severity.WARN for f in findings):
+    if Severity.WARN in seen:
         return Severity.WARN
     return Severity.OK

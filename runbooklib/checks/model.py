@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from runbooklib.checks.evidence import ClusterEvidence, NodeEvidence
 from runbooklib.manifests.checks_multus import BinLayout, detect_layout
 from runbooklib.params import K3sPaths, Params
-from runbooklib.results import Finding, Severity, Status, findings_to_frame, worst
+from runbooklib.results import Finding, HasFindings, Severity, Status, findings_to_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -20,7 +20,7 @@ NODE_PREP = "node-prep"
 
 
 @dataclass
-class CheckResult:
+class CheckResult(HasFindings):
     """One check run: its findings plus the evidence behind them."""
 
     check: str
@@ -29,18 +29,6 @@ class CheckResult:
     cluster: ClusterEvidence | None = None
     notes: list[str] = field(default_factory=list)
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-    @property
-    def severity(self) -> Severity:
-        return worst(self.findings)
-
-    @property
-    def ok(self) -> bool:
-        return self.severity is not Severity.FAIL
-
-    @property
-    def problems(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity is not Severity.OK]
 
     def repairable_nodes(self) -> list[str]:
         """Nodes with a problem that node prep fixes."""

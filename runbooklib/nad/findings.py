@@ -51,10 +51,5 @@ class RuleBook:
         return self.findings
 
 
-def problems(findings: list[Finding]) -> list[Finding]:
-    """Only the findings that are not ok."""
-    return [f for f in findings if f.severity is not Severity.OK]
-
-
 def by_rule(findings: list[Finding], rule: str) -> list[Finding]:
     return [f for f in findings if f.evidence.get("rule") == rule]

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 from runbooklib.nad.annotations import NETWORKS_ANNOTATION, validate_workload
 from runbooklib.nad.config_rules import ParsedNad, validate_config
 from runbooklib.nad.document import NadDocument, documents_from_params
-from runbooklib.nad.findings import CHECK, problems
+from runbooklib.nad.findings import CHECK
 from runbooklib.nad.node_facts import NodeCniFacts
 from runbooklib.nad.node_rules import validate_on_nodes
 from runbooklib.nad.set_rules import StaticOccupant, static_occupants, validate_namespaces, validate_pools
 from runbooklib.params import Params
-from runbooklib.results import Finding, Severity, Status, findings_to_frame, worst
+from runbooklib.results import Finding, HasFindings, Severity, Status, findings_to_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,25 +30,13 @@ SKIP_CLUSTER = "cluster checks (namespace exists, overlap with NADs already in t
 
 
 @dataclass
-class NadValidation:
+class NadValidation(HasFindings):
     """Everything one validation run found. `ok` means no `fail` finding."""
 
     nads: list[ParsedNad]
     findings: list[Finding]
     skipped: list[str] = field(default_factory=list)
     node_facts: dict[str, NodeCniFacts] = field(default_factory=dict)
-
-    @property
-    def severity(self) -> Severity:
-        return worst(self.findings)
-
-    @property
-    def ok(self) -> bool:
-        return self.severity is not Severity.FAIL
-
-    @property
-    def problems(self) -> list[Finding]:
-        return problems(self.findings)
 
     def frame(self) -> pd.DataFrame:
         return findings_to_frame(self.findings)
