@@ -29,11 +29,11 @@ demo: setup
 	@bash scripts/demo.sh $(PARAMS) $(OUT)
 
 test: setup
-	@$(BIN)/ruff check runbooklib tests bench
+	@$(BIN)/ruff check runbooklib tests bench notebooks
 	@$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
 lint: venv
-	@$(BIN)/ruff check runbooklib tests bench
+	@$(BIN)/ruff check runbooklib tests bench notebooks
 
 lab-up: setup
 	@$(BIN)/runbook lab up --params $(PARAMS)

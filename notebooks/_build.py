@@ -4,7 +4,10 @@
                                         # config-not-found and ip-occupancy .ipynb next to this file
 
 Each notebook: a title and the symptom with its exact error text, one `parameters` cell (every
-parameter annotated and commented, see README.md), then thin cells that call runbooklib.
+parameter annotated and commented, see README.md), then thin cells that call runbooklib: no
+loops or conditionals besides `if widgets.interactive(interactive):` (those are library functions,
+mostly in runbooklib/checks/notebook.py), and each setup cell imports only what its notebook uses,
+sorted, at the top (`ruff check notebooks` lints the generated .ipynb).
 """
 
 from __future__ import annotations
@@ -23,15 +26,27 @@ interactive: bool = False  # build ipywidgets panels (JupyterLab only; runbook r
 NODES_PARAM = '''nodes: list[str] = []  # only these nodes (empty: every node of the params file)
 '''
 
-SETUP = '''from IPython.display import display, HTML
-from runbooklib import checks, widgets
-from runbooklib.checks.notebook import error_path_notes, publish_check, repair_and_recheck
-from runbooklib.params import load_params
-from runbooklib.report import publish, rows_table
-
-params = load_params(params_file)
-nodes = list(nodes) or None if "nodes" in globals() else None
+LOAD_PARAMS = '''params = load_params(params_file)
 print(f"cluster {params.cluster}: {len(params.nodes)} node(s), {len(params.nads)} NAD(s) in the params")'''
+SELECT_NODES = '''
+nodes = selected_nodes(nodes)'''
+
+
+def setup(imports: str, *extra: str) -> nbformat.NotebookNode:
+    """The setup cell: only the imports the notebook uses (sorted, at the top: ruff lints the
+    notebooks), the params loaded, then `extra` lines (no logic: calls into runbooklib)."""
+    return code(imports.strip() + "\n\n" + LOAD_PARAMS + "".join(extra))
+
+
+
+
+def check_imports(*names: str) -> str:
+    """The troubleshooting notebooks' imports, with these helpers from runbooklib.checks.notebook
+    (sorted; wrapped one a line the way ruff's isort does when they do not fit on one line)."""
+    line = f"from runbooklib.checks.notebook import {', '.join(sorted(names))}"
+    if len(line) > 130:
+        line = "from runbooklib.checks.notebook import (\n" + "".join(f"    {n},\n" for n in sorted(names)) + ")"
+    return f"from runbooklib import checks, widgets\n{line}\nfrom runbooklib.params import load_params\n"
 
 
 def md(text: str) -> nbformat.NotebookNode:
@@ -92,21 +107,18 @@ Repairs go through node prep: the plan is shown first; `dry_run = False` applies
 plugin: str = ""  # the plugin named in the error (empty: every plugin the cluster network and the NADs need)
 bin_dirs: list[str] = []  # the dirs the error message searched (the part in brackets), to compare with the daemon's
 '''),
-        code(SETUP),
+        setup(check_imports("error_path_notes", "publish_check", "repair_and_recheck", "repaired",
+                            "selected_nodes", "show_check", "show_repair"), SELECT_NODES),
         panel(check, "failed to find plugin"),
         md("## Check"),
         code('''result = checks.failed_to_find_plugin(params, plugin=plugin or None, nodes=nodes)
-for table_name, rows in result.tables.items():
-    display(HTML(f"<h4>{table_name}</h4>" + rows_table(rows)))
-print(f"{result.check}: {result.severity.value.upper()}; " + "; ".join(result.notes))'''),
+show_check(result)'''),
         md("## Repair (node prep: plan first)"),
         code('''outcome, after = repair_and_recheck(params, result, lambda: checks.failed_to_find_plugin(
     params, plugin=plugin or None, nodes=nodes), dry_run=dry_run, nodes=nodes)
-print(outcome.reason)
-if outcome.plan is not None:
-    display(outcome.plan.frame())'''),
+show_repair(outcome)'''),
         md("## Result"),
-        code('''publish_check(result, outcome=outcome, after=after if (outcome.applied or outcome.restarted) else None, results_path=results_path,
+        code('''publish_check(result, outcome=outcome, after=repaired(outcome, after), results_path=results_path,
               notes=error_path_notes(result, bin_dirs))'''),
     ], side_effects=True)
 
@@ -137,22 +149,19 @@ the host. Repairs (the link) go through node prep.
 nad: str = ""  # only this NAD, namespace/name or name (empty: every NAD that uses whereabouts)
 kubeconfig: str = ""  # a kubeconfig path from an error message, to check on every node
 '''),
-        code(SETUP),
+        setup(check_imports("kubeconfig_notes", "publish_check", "repair_and_recheck", "repaired",
+                            "selected_nodes", "show_check", "show_repair"), SELECT_NODES),
         panel(check, "whereabouts config not found"),
         md("## Check"),
         code('''result = checks.config_not_found(params, nad=nad, nodes=nodes)
-for table_name, rows in result.tables.items():
-    display(HTML(f"<h4>{table_name}</h4>" + rows_table(rows)))
-print(f"{result.check}: {result.severity.value.upper()}")'''),
+show_check(result, with_notes=False)'''),
         md("## Repair (node prep: plan first)"),
         code('''outcome, after = repair_and_recheck(params, result, lambda: checks.config_not_found(params, nad=nad, nodes=nodes),
                                     dry_run=dry_run, nodes=nodes)
-print(outcome.reason)
-if outcome.plan is not None:
-    display(outcome.plan.frame())'''),
+show_repair(outcome)'''),
         md("## Result"),
-        code('''extra = [f"kubeconfig from the error: {kubeconfig}: " + checks.kubeconfig_status(after, kubeconfig)] if kubeconfig else []
-publish_check(result, outcome=outcome, after=after if (outcome.applied or outcome.restarted) else None, results_path=results_path, notes=extra)'''),
+        code('''publish_check(result, outcome=outcome, after=repaired(outcome, after), results_path=results_path,
+              notes=kubeconfig_notes(after, kubeconfig))'''),
     ], side_effects=True)
 
 
@@ -183,33 +192,22 @@ test_pod: bool = True  # start a test pod per NAD and check net1 (deleted afterw
 plugin: str = ""  # a plugin named in an error message (shown with its state on every node)
 stale_bin_dir: str = ""  # a bin dir from an error message (e.g. data/<hash>/bin), searched for references
 '''),
-        code(SETUP),
+        setup(check_imports("after_repair", "publish_check", "repair_and_recheck", "run_test_pods",
+                            "selected_nodes", "show_check", "show_repair"), SELECT_NODES),
         panel(check, "upgrade check"),
         md("## Check"),
         code('''result = checks.upgrade_check(params, nodes=nodes, test_pod=False)
-for table_name, rows in result.tables.items():
-    display(HTML(f"<h4>{table_name}</h4>" + rows_table(rows)))
-print(f"{result.check}: {result.severity.value.upper()}; " + "; ".join(result.notes))'''),
+show_check(result)'''),
         md("## Repair (node prep: plan first)"),
         code('''outcome, after = repair_and_recheck(params, result, lambda: checks.upgrade_check(params, nodes=nodes, test_pod=False),
                                     dry_run=dry_run, nodes=nodes)
-print(outcome.reason)
-if outcome.plan is not None:
-    display(outcome.plan.frame())'''),
+show_repair(outcome)'''),
         md("## Test pod"),
-        code('''final = after if (outcome.applied or outcome.restarted) else result
-if test_pod:
-    pod_findings = checks.test_pod_findings(params, "upgrade-check", [n for n in checks.nads_for(params, final.cluster)
-                                                                      if n.origin == "cluster"])
-    final.findings += pod_findings
-    for f in pod_findings:
-        print(f"{f.severity.value.upper():4} {f.target}: {f.title}" + (f" ({f.detail})" if f.detail else ""))
-else:
-    print("test pod skipped (test_pod = False)")
+        code('''final = after_repair(result, outcome, after)
+run_test_pods(params, final, enabled=test_pod)
 extra = checks.upgrade_hints(final, plugin=plugin, stale_bin_dir=stale_bin_dir)'''),
         md("## Result"),
-        code('''publish_check(result, outcome=outcome, after=final if (outcome.applied or outcome.restarted or test_pod) else None, results_path=results_path,
-              notes=extra)'''),
+        code('''publish_check(result, outcome=outcome, after=final, results_path=results_path, notes=extra)'''),
     ], side_effects=True)
 
 
@@ -235,42 +233,36 @@ nad: str = ""  # only test this NAD, namespace/name (empty: every NAD of the par
 test_pod_image: str = "busybox:1.36"  # image of the test pod (needs `ip`)
 rollout_timeout_s: int = 300  # how long to wait for the DaemonSets
 '''),
-        code(SETUP + '''
-from runbooklib.checks import install as steps
-from runbooklib.cluster import api_client_for_params
-from runbooklib.results import recaps_to_frame
+        setup('''
+from IPython.display import display
 
+from runbooklib.checks import install as steps
+from runbooklib.checks.notebook import install_rollout, install_test_pod, next_step, selected_nodes, step_rows
+from runbooklib.cluster import api_client_for_params
+from runbooklib.params import load_params
+from runbooklib.report import publish
+from runbooklib.results import problems, recaps_to_frame
+''', SELECT_NODES, '''
 api = api_client_for_params(params)
 done = []'''),
         md("## 1. Node prep"),
         code('''step = steps.node_prep(params, dry_run=dry_run, nodes=nodes)
 done.append(step)
 display(recaps_to_frame(step.recaps))
-publish(recaps=step.recaps, findings=[f for f in step.findings if f.severity.value != "ok"], title=step.step,
-        results_path=results_path)'''),
+publish(recaps=step.recaps, findings=problems(step.findings), title=step.step, results_path=results_path)'''),
         md("## 2. Manifests"),
-        code('''step = steps.manifests(params, api, dry_run=dry_run) if done[-1].ok else steps.skipped("manifests", "node prep failed")
-done.append(step)
+        code('''step = next_step(done, "manifests", "node prep", lambda: steps.manifests(params, api, dry_run=dry_run))
 publish(findings=step.findings, tables={"manifests": step.table}, title=step.step, results_path=results_path)'''),
         md("## 3. Rollout"),
-        code('''if not dry_run:
-    step = steps.rollout(api, timeout_s=rollout_timeout_s) if done[-1].ok else steps.skipped("rollout", "manifests failed")
-    done.append(step)
-    print(step.data.get("text", step.summary))
-    publish(findings=step.findings, title=step.step, results_path=results_path)'''),
+        code('''install_rollout(api, done, dry_run=dry_run, timeout_s=rollout_timeout_s, results_path=results_path)'''),
         md("## 4. NADs"),
-        code('''step = steps.nads(params, api, dry_run=dry_run) if done[-1].ok else steps.skipped("NADs", "rollout failed")
-done.append(step)
-publish(findings=[f for f in step.findings if f.severity.value != "ok"], tables={"NADs": step.table}, title=step.step,
+        code('''step = next_step(done, "NADs", "rollout", lambda: steps.nads(params, api, dry_run=dry_run))
+publish(findings=problems(step.findings), tables={"NADs": step.table}, title=step.step,
         results_path=results_path)'''),
         md("## 5. Test pod and verification"),
-        code('''if not dry_run:
-    step = steps.test_pod(params, api, image=test_pod_image, nad=nad) if done[-1].ok else steps.skipped("test pod", "NADs failed")
-    done.append(step)
-    verify = steps.verify_install(params, api_client=api, nodes=nodes, test_pod=False)
-    publish(findings=step.findings + verify.problems, tables={"test pod": step.table, **verify.tables},
-            title="test pod and verification", results_path=results_path)
-publish(tables={"steps": [s.row() for s in done]}, title="install", results_path=results_path)'''),
+        code('''install_test_pod(params, api, done, dry_run=dry_run, image=test_pod_image, nad=nad, nodes=nodes,
+                 results_path=results_path)
+publish(tables={"steps": step_rows(done)}, title="install", results_path=results_path)'''),
     ], side_effects=True)
 
 
@@ -294,17 +286,20 @@ It changes nothing.
 live_node: str = ""  # also ping the pool from this node over its storage NIC (empty: no live look)
 offline: bool = False  # params only (static hosts and NAD pools), no cluster
 ''', with_nodes=False),
-        code(SETUP + '''
-from runbooklib.occupancy import occupancy_for_params, plot_subnet_grid, style_occupancy'''),
+        setup('''
+from IPython.display import display
+
+from runbooklib.occupancy import occupancy_for_params, show_subnet_grids, style_occupancy
+from runbooklib.params import load_params
+from runbooklib.report import publish
+'''),
         md("## Occupancy"),
         code('''occ = occupancy_for_params(params, offline=offline, live_node=live_node or None)
-frame = occ.frame if not pool_range else occ.frame[occ.frame["subnet"] == pool_range]
+frame = occ.in_subnet(pool_range)
 display(occ.summary)
 display(style_occupancy(frame))'''),
         md("## Picture"),
-        code('''for subnet in occ.subnets:
-    if not pool_range or str(subnet) == pool_range:
-        plot_subnet_grid(occ.frame, subnet)'''),
+        code('''show_subnet_grids(occ, pool_range)'''),
         md("## Result"),
         code('''publish(findings=occ.findings, tables={"summary": occ.summary, "addresses": frame}, notes=occ.skipped,
         title="ip occupancy", results_path=results_path)'''),

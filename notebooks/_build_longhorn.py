@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _build import COMMON_PARAMS, NODES_PARAM, code, md, notebook  # noqa: E402
+from _build import COMMON_PARAMS, NODES_PARAM, SELECT_NODES, code, md, notebook, setup  # noqa: E402
 
 SYMPTOM = '''
 # Longhorn storage network: does Longhorn really use the storage NAD?
@@ -48,15 +48,15 @@ pod: str = ""  # only this instance-manager pod (pre-filled by runbook diagnose 
 probe_mtu: bool = True  # read the storage NIC's MTU on each node over SSH (False: cluster only)
 show_occupancy: bool = True  # also show the storage pool's occupancy with Longhorn-held addresses labelled
 ''', "parameters"),
-        code('''from IPython.display import display
+        setup('''
 import pandas as pd
-from runbooklib.checks.longhorn import label_longhorn_holders
-from runbooklib.checks.longhorn_gather import gather_longhorn, longhorn_storage_network
+from IPython.display import display
+
+from runbooklib.checks.longhorn_gather import longhorn_storage_network
+from runbooklib.checks.notebook import longhorn_occupancy, present_tables, selected_nodes
 from runbooklib.params import load_params
 from runbooklib.report import publish
-
-params = load_params(params_file)
-print(f"cluster {params.cluster}: {len(params.nodes)} node(s), {len(params.nads)} NAD(s) in the params")'''),
+''', SELECT_NODES),
         md('''
 ## Longhorn's setting and its instance-manager pods
 
@@ -65,7 +65,7 @@ NAD, `interface` (`lhnet1`), `address`, `in_pool`, which status annotation was r
 NIC and its MTU, and why a row is not ok.
 '''),
         code('''result = longhorn_storage_network(params, storage_nad=storage_nad or None, probe=probe_mtu,
-                                  nodes=list(nodes) or None, pod=pod or None)
+                                  nodes=nodes, pod=pod or None)
 nodes_table = pd.DataFrame(result.tables.get("nodes", []))
 display(nodes_table)
 result.frame()'''),
@@ -75,19 +75,10 @@ result.frame()'''),
 The occupancy table with a `holder_kind` column: `longhorn instance-manager` where an address is
 held by one of Longhorn's pods.
 '''),
-        code('''occupancy = None
-if show_occupancy:
-    from runbooklib.occupancy import occupancy_for_params
-
-    occ = occupancy_for_params(params, include_free=False)
-    occupancy = label_longhorn_holders(occ.frame, gather_longhorn(params, probe=False).pods)
-    display(occupancy)'''),
+        code('''occupancy = longhorn_occupancy(params, enabled=show_occupancy)'''),
         md("## Result"),
-        code('''tables = {"longhorn_nodes": nodes_table}
-if occupancy is not None:
-    tables["occupancy"] = occupancy
-publish(findings=result.findings, tables=tables, notes=result.notes, title="longhorn storage network",
-        results_path=results_path)'''),
+        code('''publish(findings=result.findings, tables=present_tables({"longhorn_nodes": nodes_table, "occupancy": occupancy}),
+        notes=result.notes, title="longhorn storage network", results_path=results_path)'''),
     ], side_effects=False)
 
 

@@ -19,7 +19,7 @@ from runbooklib.occupancy.model import (
     Reservation,
     StaticHolder,
 )
-from runbooklib.occupancy.render import STATE_COLOURS, occupancy_text, plot_subnet_grid, style_occupancy
+from runbooklib.occupancy.render import STATE_COLOURS, occupancy_text, plot_subnet_grid, show_subnet_grids, style_occupancy
 from runbooklib.occupancy.sources import (
     allocations_from_ippool,
     inputs_from_params,
@@ -33,5 +33,5 @@ __all__ = [
     "STATE_COLOURS", "AddressState", "Allocation", "LiveAddress", "NodeState", "Occupancy", "OccupancyInputs", "PodState",
     "PoolSource", "Reservation", "StaticHolder", "add_cluster_sources", "allocations_from_ippool", "build_occupancy",
     "inputs_from_params", "nodes_from_objects", "occupancy_for_params", "occupancy_text", "plot_subnet_grid",
-    "pods_from_objects", "pools_from_documents", "reservations_from_objects", "style_occupancy",
+    "pods_from_objects", "pools_from_documents", "reservations_from_objects", "show_subnet_grids", "style_occupancy",
 ]

@@ -52,6 +52,15 @@ class Occupancy:
             mask &= f["pool"] == pool
         return f.loc[mask, "address"].tolist()
 
+    def in_subnet(self, subnet: str = "") -> pd.DataFrame:
+        """The rows of one subnet (as written in the `subnet` column, e.g. "198.18.205.0/24");
+        the whole frame when `subnet` is empty."""
+        return self.frame if not subnet else self.frame[self.frame["subnet"] == subnet]
+
+    def subnets_matching(self, subnet: str = "") -> list[IPNetwork]:
+        """The subnets equal to `subnet` (as text); every subnet when it is empty."""
+        return [s for s in self.subnets if not subnet or str(s) == subnet]
+
     def tables_by_subnet(self) -> dict[str, pd.DataFrame]:
         return {str(s): g.reset_index(drop=True) for s, g in self.frame.groupby("subnet", sort=False)}
 

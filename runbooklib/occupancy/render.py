@@ -58,9 +58,12 @@ def plot_subnet_grid(frame: pd.DataFrame, subnet: IPNetwork, *, ax: Axes | None 
     A /24 is 16x16 cells with the last octet written in each; larger subnets become a square-ish
     image (256 columns for a /16) without labels.
     """
+    import sys
+
     import matplotlib
 
-    if ax is None:
+    if ax is None and "ipykernel" not in sys.modules:
+        # headless CLI use; inside a Jupyter kernel keep its (inline) backend, or the figure never shows
         matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     import numpy as np
@@ -109,6 +112,18 @@ def plot_subnet_grid(frame: pd.DataFrame, subnet: IPNetwork, *, ax: Axes | None 
     if path:
         fig.savefig(path, dpi=120, bbox_inches="tight")
     return fig  # type: ignore[return-value]
+
+
+def show_subnet_grids(occ: Occupancy, subnet: str = "") -> None:
+    """Display the grid picture of each subnet of `occ` (only `subnet` when given), closing each
+    figure after display so a notebook shows every picture exactly once."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    for net in occ.subnets_matching(subnet):
+        fig = plot_subnet_grid(occ.frame, net)
+        display(fig)
+        plt.close(fig)
 
 
 def _fold(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -144,6 +144,7 @@ def test_ok_run_html_is_offline_with_summary_and_no_code(ok_run: tuple[int, Path
     assert "macvlan" not in summary  # only the findings to act on
     assert "from runbooklib.report import publish" not in html  # code cells hidden
     assert "flannel is a real file" in html  # tables shown
+    assert "runbooklib.results/v1" not in html  # publish()'s return value, the cell's last expression, is not echoed
 
 
 # -- the failed run -----------------------------------------------------------------------------
