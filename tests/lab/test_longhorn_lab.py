@@ -14,6 +14,8 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from podnet_lab import NAD, NAD_NS, LabSession, podnet_params
@@ -140,3 +142,43 @@ def test_pod_without_network_status_fails_then_fix(lab: LabSession) -> None:
     assert all(any("pods/status" in c for c in f.fix) and any("delete pod" in c for c in f.fix) for f in pod_findings)
     _apply(lab)  # the fix's last step: recreate the pods (Multus writes the status again)
     _assert_ok(_check(lab), lab)
+
+
+# --- the notebook, headless (`runbook run`'s library call), on the same lab: JSON results only --------
+
+
+def _run_notebook(lab: LabSession, out: Path) -> tuple[int, dict[str, Any]]:
+    from runbooklib.reports import run_notebook
+
+    res = run_notebook("longhorn-storage-network", lab.params_file, {"show_occupancy": True}, out)
+    assert res.error is None, str(res.error)
+    assert res.results["published"], res.results["notes"]
+    on_disk = json.loads(res.results_path.read_text())
+    assert on_disk["status"] == res.results["status"] and on_disk["run"]["exit_code"] == res.exit_code
+    return res.exit_code, on_disk
+
+
+def test_notebook_correct_wiring_ok(lab: LabSession, tmp_path: Path) -> None:
+    _apply(lab)
+    code, res = _run_notebook(lab, tmp_path / "ok")
+    assert res["status"] == "ok", [(f["title"], f["detail"]) for f in res["findings"] if f["severity"] != "ok"]
+    assert code == 0
+    rows = res["tables"]["longhorn_nodes"]
+    assert sorted(r["node"] for r in rows) == sorted(_nodes(lab)), rows
+    for r in rows:
+        assert r["attached"] and r["interface"] == "lhnet1" and r["in_pool"] and r["severity"] == "ok", r
+        assert POOL[0] <= ipaddress.ip_address(r["address"]) <= POOL[1], r
+    assert len({r["address"] for r in rows}) == len(rows)
+
+
+def test_notebook_setting_empty_fails(lab: LabSession, tmp_path: Path) -> None:
+    _apply(lab, broken="setting-empty")
+    try:
+        code, res = _run_notebook(lab, tmp_path / "empty")
+    finally:
+        _apply(lab)  # leave the lab correctly wired
+    assert res["status"] == "fail" and code == 1
+    failed = [f for f in res["findings"] if f["severity"] == "fail"]
+    assert any("storage network off" in f["title"] for f in failed), res["findings"]
+    rows = res["tables"]["longhorn_nodes"]
+    assert sorted(r["node"] for r in rows) == sorted(_nodes(lab)) and not any(r["attached"] for r in rows), rows
