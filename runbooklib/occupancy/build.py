@@ -6,8 +6,8 @@ pool with 50,000 allocations builds in well under a second (see bench/bench_occu
 
 from __future__ import annotations
 
-import gc
-from collections import defaultdict
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,10 +16,12 @@ from runbooklib.occupancy.model import (
     USED_STATES,
     AddressState,
     Allocation,
+    NodeState,
     OccupancyInputs,
     PodState,
     PoolSource,
-    ip_text,
+    gc_paused,
+    ip_texts,
 )
 from runbooklib.results import Finding
 
@@ -73,6 +75,11 @@ class Occupancy:
                 "rows": self.frame.to_dict(orient="records")}
 
 
+# (state value, holder, pool, source, offset, container_id, ifname, pod_phase, node, detail): COLUMNS[2:]
+RowValues = tuple[str, str, str, str, int | None, str, str, str, str, str]
+_TEXT: dict[AddressState, str] = {st: st.value for st in AddressState}
+
+
 @dataclass(slots=True)
 class _Row:
     state: AddressState
@@ -86,10 +93,16 @@ class _Row:
     node: str = ""
     detail: str = ""
 
+    def values(self) -> RowValues:
+        return (_TEXT[self.state], self.holder, self.pool, self.source, self.offset, self.container_id, self.ifname,
+                self.pod_phase, self.node, self.detail)
+
+
+PoolEntry = tuple[PoolSource, int, int, list[tuple[int, int]]]  # pool, first, last, excluded (lo, hi) spans
+
 
 class _Index:
-    """Holders by address plus pool lookup, built once. Single holders are stored bare (the common
-    case); a second holder at an address turns the entry into a list."""
+    """Holders by address (lists) plus pool lookup, built once."""
 
     def __init__(self, inputs: OccupancyInputs) -> None:
         self.inputs = inputs
@@ -97,16 +110,32 @@ class _Index:
         self.resv = _group(inputs.reservations)
         self.statics = _group(inputs.statics)
         status: dict[int, list[PodState]] = defaultdict(list)
-        for pod in (inputs.pods or {}).values():
+        self.pods_keyed_by_ref = True  # every pods[ref].ref == ref: a pod found by address is pods[its ref]
+        for ref, pod in (inputs.pods or {}).items():
+            if pod.ref != ref:
+                self.pods_keyed_by_ref = False
             for addr in pod.status_ips:
                 status[addr].append(pod)
         self.status = dict(status)
         self.live = {x.address: x for x in inputs.live or []}
-        self.pools = [(p, p.pool.first_int, p.pool.last_int,
-                       [(int(e.network_address), int(e.broadcast_address)) for e in p.pool.excludes]) for p in inputs.pools]
+        self.pools: list[PoolEntry] = [
+            (p, p.pool.first_int, p.pool.last_int,
+             [(int(e.network_address), int(e.broadcast_address)) for e in p.pool.excludes]) for p in inputs.pools]
+        # `pool_at` is constant between consecutive pool/exclude boundaries: evaluate it once per span
+        starts: set[int] = set()
+        for _, lo, hi, ex in self.pools:
+            starts.update((lo, hi + 1))
+            for a, b in ex:
+                starts.update((a, b + 1))
+        self.span_starts = sorted(starts)
+        self.span_hits = [self._pool_at_scan(x) for x in self.span_starts]
 
     def pool_at(self, addr: int) -> tuple[PoolSource | None, bool]:
         """(pool whose first..last holds addr, excluded there?) - a non-excluded match wins."""
+        i = bisect_right(self.span_starts, addr) - 1
+        return self.span_hits[i] if i >= 0 else (None, False)
+
+    def _pool_at_scan(self, addr: int) -> tuple[PoolSource | None, bool]:
         hit: tuple[PoolSource | None, bool] = (None, False)
         for p, lo, hi, ex in self.pools:
             if lo <= addr <= hi:
@@ -117,8 +146,12 @@ class _Index:
 
 
 def _group(items: Any) -> dict[int, list[Any]]:
-    """Items by their `address` (lists, built without per-item list churn for unique addresses)."""
-    out: dict[int, list[Any]] = {}
+    """Items by their `address`, in lists; one comprehension when addresses are unique (the usual case)."""
+    items = items if isinstance(items, list) else list(items)
+    out: dict[int, list[Any]] = {item.address: [item] for item in items}
+    if len(out) == len(items):
+        return out
+    out = {}
     for item in items:
         lst = out.get(item.address)
         if lst is None:
@@ -128,57 +161,84 @@ def _group(items: Any) -> dict[int, list[Any]]:
     return out
 
 
-def _pod_row(alloc: Allocation, pod: PodState | None, inputs: OccupancyInputs, row: _Row) -> None:
-    """State of an allocation from its pod (pods known)."""
+def _pod_state(alloc: Allocation, pod: PodState | None,
+               nodes: dict[str, NodeState]) -> tuple[AddressState, str, str, str]:
+    """(state, detail, pod_phase, node) of an allocation from its pod (pods known)."""
     if pod is None:
-        row.state, row.detail = S.STALE, f"pod {alloc.podref} is gone: the allocation is an orphan"
-        return
-    row.pod_phase, row.node = pod.phase, pod.node
-    node = inputs.nodes.get(pod.node)
+        return S.STALE, f"pod {alloc.podref} is gone: the allocation is an orphan", "", ""
+    node = nodes.get(pod.node)
     if (node is not None and not node.reachable) or pod.evicted_by_taint_manager:
         why = "being deleted by the taint manager" if pod.deleting or pod.evicted_by_taint_manager else "node not ready"
-        row.state = S.HELD_UNREACHABLE
-        row.detail = (f"held by pod on unreachable node {pod.node or '?'} ({why}); reclaimable once the pod is gone - do not "
-                      "hand-release while the node may come back")
-        return
+        return (S.HELD_UNREACHABLE,
+                f"held by pod on unreachable node {pod.node or '?'} ({why}); reclaimable once the pod is gone - do not "
+                "hand-release while the node may come back", pod.phase, pod.node)
     if pod.has_network_status:
         if alloc.address in pod.status_ips:
-            row.state, row.detail = S.ALLOCATED, f"pod {pod.phase}" + (f" on {pod.node}" if pod.node else "") + "; network-status agrees"
-        else:
-            row.state, row.detail = S.STALE, f"pod {alloc.podref} is present but its network-status does not list this IP"
-        return
+            detail = f"pod {pod.phase}" + (f" on {pod.node}" if pod.node else "") + "; network-status agrees"
+            return S.ALLOCATED, detail, pod.phase, pod.node
+        return S.STALE, f"pod {alloc.podref} is present but its network-status does not list this IP", pod.phase, pod.node
     if pod.phase == "Pending":
-        row.state, row.detail = S.PENDING, PENDING_TEXT
-    elif pod.phase == "Running":
-        row.state, row.detail = S.UNVERIFIED, UNVERIFIED_TEXT
-    else:
-        row.state, row.detail = S.STALE, f"pod {alloc.podref} is {pod.phase}: the allocation is an orphan"
+        return S.PENDING, PENDING_TEXT, pod.phase, pod.node
+    if pod.phase == "Running":
+        return S.UNVERIFIED, UNVERIFIED_TEXT, pod.phase, pod.node
+    return S.STALE, f"pod {alloc.podref} is {pod.phase}: the allocation is an orphan", pod.phase, pod.node
 
 
-def _classify_single_allocation(addr: int, idx: _Index) -> _Row | None:
-    """The common case (one allocation, nothing else but its own pod's status) without the general
-    bookkeeping; None when the general path is needed."""
-    allocs = idx.allocs.get(addr)
-    if not allocs or len(allocs) != 1 or addr in idx.statics or addr in idx.resv or addr in idx.live:
-        return None
-    a = allocs[0]
-    status_pods = idx.status.get(addr)
-    if status_pods and (len(status_pods) != 1 or status_pods[0].ref != a.podref):
-        return None
-    pool, excluded = idx.pool_at(addr)
+def _pod_row(alloc: Allocation, pod: PodState | None, inputs: OccupancyInputs, row: _Row) -> None:
+    """State of an allocation from its pod (pods known)."""
+    row.state, row.detail, phase, node = _pod_state(alloc, pod, inputs.nodes)
+    if pod is not None:
+        row.pod_phase, row.node = phase, node
+
+
+def _single_allocation_rows(idx: _Index) -> tuple[dict[int, RowValues], list[int]]:
+    """Rows of the common case - one allocation, nothing else at the address but its own pod's
+    network-status, inside a pool (not excluded), pods known - in one pass without the general
+    bookkeeping; and the allocated addresses left for `_classify`. Same rows as `_classify`."""
     pods = idx.inputs.pods
-    if pool is None or excluded or pods is None:
-        return None
-    row = _Row(S.FREE, a.podref, pool.nad, "ippool,network-status" if status_pods else "ippool", a.offset,
-               a.container_id, a.ifname)
-    _pod_row(a, pods.get(a.podref), idx.inputs, row)
-    return row
+    if pods is None:
+        return {}, list(idx.allocs)
+    rows: dict[int, RowValues] = {}
+    rest: list[int] = []
+    others = idx.statics.keys() | idx.resv.keys() | idx.live.keys()
+    nodes = idx.inputs.nodes
+    unreachable = {name for name, n in nodes.items() if not n.reachable}
+    status, span_starts, span_hits, text = idx.status, idx.span_starts, idx.span_hits, _TEXT
+    allocated, keyed_by_ref = text[S.ALLOCATED], idx.pods_keyed_by_ref
+    agrees: dict[tuple[str, str], str] = {}  # (phase, node) -> detail of an allocated row
+    for addr, allocs in idx.allocs.items():
+        if len(allocs) != 1 or (others and addr in others):
+            rest.append(addr)
+            continue
+        a = allocs[0]
+        status_pods = status.get(addr)
+        if status_pods and (len(status_pods) != 1 or status_pods[0].ref != a.podref):
+            rest.append(addr)
+            continue
+        i = bisect_right(span_starts, addr) - 1  # idx.pool_at, inlined
+        pool, excluded = span_hits[i] if i >= 0 else (None, False)
+        if pool is None or excluded:
+            rest.append(addr)
+            continue
+        source = "ippool,network-status" if status_pods else "ippool"
+        # the pod whose network-status lists addr is the allocation's pod: no second lookup
+        pod = status_pods[0] if status_pods and keyed_by_ref else pods.get(a.podref)
+        if (pod is not None and pod.has_network_status and addr in pod.status_ips and pod.node not in unreachable
+                and not pod.evicted_by_taint_manager):  # allocated, network-status agrees: `_pod_state`, shortened
+            key = (pod.phase, pod.node)
+            detail = agrees.get(key)
+            if detail is None:
+                detail = agrees[key] = _pod_state(a, pod, nodes)[1]
+            rows[addr] = (allocated, a.podref, pool.nad, source, a.offset, a.container_id, a.ifname, pod.phase, pod.node,
+                          detail)
+            continue
+        state, detail, phase, node = _pod_state(a, pod, nodes)
+        rows[addr] = (text[state], a.podref, pool.nad, source, a.offset, a.container_id, a.ifname, phase, node, detail)
+    return rows, rest
 
 
 def _classify(addr: int, idx: _Index) -> _Row:
-    fast = _classify_single_allocation(addr, idx)
-    if fast is not None:
-        return fast
+    """The general case (the common one is `_single_allocation_rows`)."""
     inputs = idx.inputs
     pool, excluded = idx.pool_at(addr)
     pool_name = pool.nad if pool else ""
@@ -279,13 +339,42 @@ def _subnets(inputs: OccupancyInputs) -> list[IPNetwork]:
 def build_occupancy(inputs: OccupancyInputs, *, include_free: bool = True) -> Occupancy:
     """The table, summary and findings. `include_free=False` leaves free pool addresses out of
     the rows (they are still counted in the summary)."""
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # bulk creation of small objects: generational GC passes would dominate
-    try:
+    with gc_paused():  # bulk creation of small objects: generational GC passes would dominate
         return _build(inputs, include_free)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+
+
+def _pool_spans(lo: int, hi: int, excludes: list[tuple[int, int]]) -> list[tuple[int, int, bool]]:
+    """first..last of a pool cut into (lo, hi, excluded?) spans by its excludes."""
+    cuts = sorted((max(a, lo), min(b, hi)) for a, b in excludes if a <= hi and b >= lo)
+    spans: list[tuple[int, int, bool]] = []
+    at = lo
+    for a, b in cuts:
+        if b < at:
+            continue
+        if a > at:
+            spans.append((at, a - 1, False))
+        spans.append((max(a, at), b, True))
+        at = b + 1
+    if at <= hi:
+        spans.append((at, hi, False))
+    return spans
+
+
+def _subnet_column(order: list[int], bounds: list[tuple[int, int, str]]) -> list[str]:
+    """The subnet (text) of each sorted address; "" outside every subnet."""
+    if all(bounds[i][1] < bounds[i + 1][0] for i in range(len(bounds) - 1)):  # sorted, disjoint: slice by bisection
+        col = [""] * len(order)
+        for lo, hi, name in bounds:
+            i, j = bisect_left(order, lo), bisect_right(order, hi)
+            col[i:j] = [name] * (j - i)
+        return col
+    col = []
+    bi = 0
+    for a in order:
+        while bi < len(bounds) and a > bounds[bi][1]:
+            bi += 1
+        col.append(bounds[bi][2] if bi < len(bounds) and bounds[bi][0] <= a else "")
+    return col
 
 
 def _build(inputs: OccupancyInputs, include_free: bool) -> Occupancy:
@@ -296,49 +385,42 @@ def _build(inputs: OccupancyInputs, include_free: bool) -> Occupancy:
     idx = _Index(inputs)
     subnets = _subnets(inputs)
     bounds = [(int(s.network_address), int(s.broadcast_address), str(s)) for s in subnets]
-    interesting = set(idx.allocs) | set(idx.statics) | set(idx.resv) | set(idx.live)
-    interesting |= {a for a in idx.status if any(lo <= a <= hi for lo, hi, _ in bounds)}
-    rows: dict[int, _Row] = {a: _classify(a, idx) for a in interesting}
+    rows, general = _single_allocation_rows(idx)
+    general += [a for a in idx.statics.keys() | idx.resv.keys() | idx.live.keys() if a not in rows]
+    general += [a for a in idx.status
+                if a not in rows and a not in idx.allocs and any(lo <= a <= hi for lo, hi, _ in bounds)]
+    for addr in set(general):
+        rows[addr] = _classify(addr, idx).values()
     free_counts: dict[str, int] = defaultdict(int)
     for p, lo, hi, ex in idx.pools:
-        for addr in range(lo, hi + 1):
-            if addr in rows:
-                continue
-            if ex and any(a <= addr <= b for a, b in ex):
-                rows[addr] = _Row(S.EXCLUDED, pool=p.nad, detail=f"in ipam.exclude of {p.nad}")
-            elif include_free:
-                rows[addr] = _Row(S.FREE, pool=p.nad)
-            else:
-                free_counts[p.nad] += 1
+        excluded_row: RowValues = (_TEXT[S.EXCLUDED], "", p.nad, "", None, "", "", "", "", f"in ipam.exclude of {p.nad}")
+        free_row: RowValues = (_TEXT[S.FREE], "", p.nad, "", None, "", "", "", "", "")
+        for span_lo, span_hi, excluded in _pool_spans(lo, hi, ex):
+            todo = [a for a in range(span_lo, span_hi + 1) if a not in rows]
+            if excluded or include_free:
+                rows.update(dict.fromkeys(todo, excluded_row if excluded else free_row))
+            elif todo:
+                free_counts[p.nad] += len(todo)
     order = sorted(rows)
-    version = inputs.version
-    subnet_col = []
-    bi = 0
-    for a in order:
-        while bi < len(bounds) and a > bounds[bi][1]:
-            bi += 1
-        subnet_col.append(bounds[bi][2] if bi < len(bounds) and bounds[bi][0] <= a else "")
-    cols: dict[str, list[Any]] = {"subnet": subnet_col, "address": [ip_text(a, version) for a in order]}
-    ordered_rows = [rows[a] for a in order]
-    for name in COLUMNS[2:]:
-        cols[name] = [getattr(r, name) for r in ordered_rows]
-    value_of = {st: st.value for st in AddressState}
-    cols["state"] = [value_of[r.state] for r in ordered_rows]
+    columns = list(zip(*map(rows.__getitem__, order), strict=True)) if order else [()] * (len(COLUMNS) - 2)
+    cols: dict[str, Any] = {"subnet": _subnet_column(order, bounds), "address": ip_texts(order, inputs.version)}
+    cols.update((name, list(values)) for name, values in zip(COLUMNS[2:], columns, strict=True))
+    counts = Counter(zip(cols["pool"], cols["state"], strict=True))
     frame = pd.DataFrame(cols, columns=COLUMNS)
     frame["offset"] = frame["offset"].astype("Int64")
-    summary = _summary(inputs, frame, free_counts)
+    summary = _summary(inputs, counts, free_counts)
     occ = Occupancy(frame, summary, [], list(inputs.skipped), subnets)
     occ.findings = occupancy_findings(occ)
     return occ
 
 
-def _summary(inputs: OccupancyInputs, frame: pd.DataFrame, free_counts: dict[str, int]) -> pd.DataFrame:
+def _summary(inputs: OccupancyInputs, counts: Counter[tuple[str, str]], free_counts: dict[str, int]) -> pd.DataFrame:
+    """Per pool: size, used, free, ... from the (pool, state) row counts."""
     import pandas as pd
 
-    counts = frame.groupby(["pool", "state"]).size() if len(frame) else pd.Series(dtype=int)
     records = []
     for p in inputs.pools:
-        by_state = {str(k[1]): int(v) for k, v in counts.items() if k[0] == p.nad} if len(counts) else {}
+        by_state = {state: n for (pool, state), n in counts.items() if pool == p.nad}
         size = p.pool.size()
         free = by_state.get(S.FREE.value, 0) + free_counts.get(p.nad, 0)
         used = sum(n for s, n in by_state.items() if s in _COUNTED_USED)

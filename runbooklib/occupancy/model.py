@@ -6,7 +6,10 @@ Addresses are kept as integers (`int(ipaddress)`) while building: that is what m
 
 from __future__ import annotations
 
+import gc
 import ipaddress
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
@@ -69,7 +72,7 @@ class Reservation(NamedTuple):
     container_id: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class PodState:
     ref: str  # "ns/name"
     node: str = ""
@@ -113,16 +116,37 @@ class OccupancyInputs:
     skipped: list[str] = field(default_factory=list)
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Bulk creation of small objects (tens of thousands of rows, pods, allocations): generational
+    GC passes would dominate the run time, and nothing created here forms reference cycles."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# canonical dotted-quad octets ("0".."255"): a dict lookup is the fast path of `ip_int`
+_OCTETS = {str(i): i for i in range(256)}
+
+
 def ip_int(text: str) -> int | None:
     """Integer of an IP address text; a fast path for dotted IPv4 (the 50k-allocation case)."""
     parts = text.split(".")
     if len(parts) == 4:
-        try:
-            a, b, c, d = (int(x) for x in parts)
+        a, b, c, d = parts
+        octet = _OCTETS
+        if a in octet and b in octet and c in octet and d in octet:
+            return (octet[a] << 24) | (octet[b] << 16) | (octet[c] << 8) | octet[d]
+        try:  # leading zeros and other digits int() accepts
+            nums = [int(x) for x in parts]
         except ValueError:
             return None
-        if 0 <= a < 256 and 0 <= b < 256 and 0 <= c < 256 and 0 <= d < 256 and all(x.isdigit() for x in parts):
-            return (a << 24) | (b << 16) | (c << 8) | d
+        if all(0 <= n < 256 for n in nums) and all(x.isdigit() for x in parts):
+            return (nums[0] << 24) | (nums[1] << 16) | (nums[2] << 8) | nums[3]
         return None
     try:
         return int(ipaddress.ip_address(text.strip()))
@@ -134,3 +158,22 @@ def ip_text(address: int, version: int = 4) -> str:
     if version == 4:
         return f"{address >> 24}.{(address >> 16) & 255}.{(address >> 8) & 255}.{address & 255}"
     return str(ipaddress.IPv6Address(address))
+
+
+_OCTET_TEXT = [str(i) for i in range(256)]
+
+
+def ip_texts(addresses: list[int], version: int = 4) -> list[str]:
+    """`ip_text` of many addresses; for IPv4 the "a.b.c." prefix is made once per /24 run."""
+    if version != 4:
+        return [ip_text(a, version) for a in addresses]
+    out: list[str] = []
+    append = out.append
+    octet = _OCTET_TEXT
+    block, prefix = -1, ""
+    for a in addresses:
+        if a >> 8 != block:
+            block = a >> 8
+            prefix = f"{a >> 24}.{(a >> 16) & 255}.{block & 255}."
+        append(prefix + octet[a & 255])
+    return out

@@ -19,6 +19,7 @@ from runbooklib.occupancy.model import (
     PoolSource,
     Reservation,
     StaticHolder,
+    gc_paused,
     ip_int,
 )
 from runbooklib.params import Params
@@ -57,15 +58,19 @@ def allocations_from_ippool(obj: Obj) -> list[Allocation]:
     base = int(net.network_address)
     name = str((obj.get("metadata") or {}).get("name") or "")
     rng = str(net)
-    out = []
-    for key, value in (spec.get("allocations") or {}).items():
-        try:
-            offset = int(key)
-        except (TypeError, ValueError):
-            continue
-        value = value or {}
-        out.append(Allocation(base + offset, name, rng, offset, value.get("podref") or "",
-                              value.get("id") or "", value.get("ifname") or ""))
+    out: list[Allocation] = []
+    append = out.append
+    with gc_paused():
+        for key, value in (spec.get("allocations") or {}).items():
+            try:
+                offset = int(key)
+            except (TypeError, ValueError):
+                continue
+            if not value:
+                append(Allocation(base + offset, name, rng, offset, ""))
+                continue
+            get = value.get
+            append(Allocation(base + offset, name, rng, offset, get("podref") or "", get("id") or "", get("ifname") or ""))
     return out
 
 
@@ -94,28 +99,38 @@ def reservations_from_objects(objs: Iterable[Obj]) -> list[Reservation]:
 
 def pod_from_object(obj: Obj) -> PodState:
     meta = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
     status = obj.get("status") or {}
-    annotations = meta.get("annotations") or {}
-    raw_status = annotations.get(NETWORK_STATUS_ANNOTATION)
+    raw_status = (meta.get("annotations") or {}).get(NETWORK_STATUS_ANNOTATION)
+    conditions = status.get("conditions")
+    evicted = bool(conditions) and any(
+        c.get("type") == "DisruptionTarget" and str(c.get("status")) == "True" and c.get("reason") == "DeletionByTaintManager"
+        for c in conditions)
+    return PodState(f"{meta.get('namespace', 'default')}/{meta.get('name', '')}",
+                    str((obj.get("spec") or {}).get("nodeName") or ""), str(status.get("phase") or "Pending"),
+                    bool(meta.get("deletionTimestamp")), evicted, raw_status is not None,
+                    _status_ips(raw_status) if raw_status else {})
+
+
+def _status_ips(raw_status: str) -> dict[int, str]:
+    """Address -> network-status entry name, for every non-default entry (one JSON decode per pod)."""
     ips: dict[int, str] = {}
     for entry in parse_network_status(raw_status):
         if entry.get("default"):
             continue
+        addresses = entry.get("ips")
+        if not addresses:
+            continue
         name = str(entry.get("name") or "")
-        for ip in entry.get("ips") or []:
-            addr = ip_int(str(ip).split("/")[0])
+        for ip in addresses:
+            addr = ip_int(str(ip).partition("/")[0])
             if addr is not None:
                 ips[addr] = name
-    evicted = any(c.get("type") == "DisruptionTarget" and str(c.get("status")) == "True"
-                  and c.get("reason") == "DeletionByTaintManager" for c in status.get("conditions") or [])
-    return PodState(ref=f"{meta.get('namespace', 'default')}/{meta.get('name', '')}", node=str(spec.get("nodeName") or ""),
-                    phase=str(status.get("phase") or "Pending"), deleting=bool(meta.get("deletionTimestamp")),
-                    evicted_by_taint_manager=evicted, has_network_status=raw_status is not None, status_ips=ips)
+    return ips
 
 
 def pods_from_objects(objs: Iterable[Obj]) -> dict[str, PodState]:
-    return {p.ref: p for p in map(pod_from_object, objs)}
+    with gc_paused():
+        return {p.ref: p for p in map(pod_from_object, objs)}
 
 
 def node_from_object(obj: Obj) -> NodeState:
