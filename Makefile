@@ -42,6 +42,7 @@ lab-down: venv
 	@$(BIN)/runbook lab down --params $(PARAMS)
 
 bench: setup
+	@$(BIN)/python -m pip install -q -e '.[bench]'
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
