@@ -234,13 +234,11 @@ test_pod_image: str = "busybox:1.36"  # image of the test pod (needs `ip`)
 rollout_timeout_s: int = 300  # how long to wait for the DaemonSets
 '''),
         setup('''
-from IPython.display import display
-
 from runbooklib.checks import install as steps
 from runbooklib.checks.notebook import install_rollout, install_test_pod, next_step, selected_nodes, step_rows
 from runbooklib.cluster import api_client_for_params
 from runbooklib.params import load_params
-from runbooklib.report import publish
+from runbooklib.report import publish, show_table
 from runbooklib.results import problems, recaps_to_frame
 ''', SELECT_NODES, '''
 api = api_client_for_params(params)
@@ -248,7 +246,7 @@ done = []'''),
         md("## 1. Node prep"),
         code('''step = steps.node_prep(params, dry_run=dry_run, nodes=nodes)
 done.append(step)
-display(recaps_to_frame(step.recaps))
+show_table(recaps_to_frame(step.recaps))
 publish(recaps=step.recaps, findings=problems(step.findings), title=step.step, results_path=results_path)'''),
         md("## 2. Manifests"),
         code('''step = next_step(done, "manifests", "node prep", lambda: steps.manifests(params, api, dry_run=dry_run))
@@ -291,12 +289,12 @@ from IPython.display import display
 
 from runbooklib.occupancy import occupancy_for_params, show_subnet_grids, style_occupancy
 from runbooklib.params import load_params
-from runbooklib.report import publish
+from runbooklib.report import publish, show_table
 '''),
         md("## Occupancy"),
         code('''occ = occupancy_for_params(params, offline=offline, live_node=live_node or None)
 frame = occ.in_subnet(pool_range)
-display(occ.summary)
+show_table(occ.summary)
 display(style_occupancy(frame))'''),
         md("## Picture"),
         code('''show_subnet_grids(occ, pool_range)'''),

@@ -50,12 +50,11 @@ show_occupancy: bool = True  # also show the storage pool's occupancy with Longh
 ''', "parameters"),
         setup('''
 import pandas as pd
-from IPython.display import display
 
 from runbooklib.checks.longhorn_gather import longhorn_storage_network
 from runbooklib.checks.notebook import longhorn_occupancy, present_tables, selected_nodes
 from runbooklib.params import load_params
-from runbooklib.report import publish
+from runbooklib.report import publish, show_table
 ''', SELECT_NODES),
         md('''
 ## Longhorn's setting and its instance-manager pods
@@ -67,8 +66,8 @@ NIC and its MTU, and why a row is not ok.
         code('''result = longhorn_storage_network(params, storage_nad=storage_nad or None, probe=probe_mtu,
                                   nodes=nodes, pod=pod or None)
 nodes_table = pd.DataFrame(result.tables.get("nodes", []))
-display(nodes_table)
-result.frame()'''),
+show_table(nodes_table)
+show_table(result.frame())'''),
         md('''
 ## Addresses of the storage pool, Longhorn's labelled
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -142,24 +143,81 @@ def status_badge(status: str) -> str:
             f'font-weight:bold;text-transform:uppercase">{html.escape(status)}</span>')
 
 
+TABLE_STYLE = "border-collapse:collapse;margin:4px 0;max-width:100%;table-layout:auto"
+TABLE_CELL_STYLE = "text-align:left;padding:2px 6px;vertical-align:top;white-space:pre-wrap;overflow-wrap:break-word"
+LONG_WORD = 24  # a word longer than this (a path, a dotted name, a URL) gets break points; a piece longer, anywhere
+_PIECE = re.compile(r"[^/.,_=:;&]*[/.,_=:;&]*")  # a word cut after its separators
+
+
+def _pieces(word: str) -> list[str]:
+    """A word as its break-point pieces: after `/ . , _ = : ; &` when it is longer than `LONG_WORD`."""
+    return [p for p in _PIECE.findall(word) if p] if len(word) > LONG_WORD else [word]
+
+
+def wrap_css(text: str, *, break_points: bool = True) -> str:
+    """Extra CSS for a cell with a long run that `wrap_html` cannot break (a hash, a long name):
+    `overflow-wrap:anywhere`, so the column may shrink below its width and the table fits the
+    page. Other cells keep `break-word` only: addresses, node names and statuses never split.
+    `break_points=False`: the cell is not marked up by `wrap_html` (a pandas Styler), so any
+    word longer than `LONG_WORD` counts."""
+    too_long = any(len(p) > LONG_WORD for word in text.split() for p in (_pieces(word) if break_points else [word]))
+    return ";overflow-wrap:anywhere;word-break:break-word" if too_long else ""
+
+
+def wrap_html(text: str) -> str:
+    """`text` HTML-escaped, with `<wbr>` (a break point that copies as nothing) after the
+    separators of long words (paths, dotted names, URLs), so they wrap at `/` or `.`."""
+    return "".join("<wbr>".join(html.escape(p) for p in _pieces(tok)) for tok in re.split(r"(\s+)", text))
+
+
+def _cell_text(v: Any) -> str:
+    if isinstance(v, list | tuple):
+        return "\n".join(map(str, v))
+    if v is None:
+        return ""
+    try:  # pandas NaN / NaT / None in an object column
+        if v != v:
+            return ""
+    except (TypeError, ValueError):  # pragma: no cover - arrays and other odd cell values
+        pass
+    return str(v)
+
+
 def rows_table(rows: list[dict[str, Any]], columns: list[str] | None = None, *, severity_key: str | None = None) -> str:
-    """A plain static HTML table (inline styles only) for a list of row dicts."""
+    """A plain static HTML table (inline styles only) for a list of row dicts: left-aligned, no
+    index, no truncation, long text (and long words: paths, pod names) wrapped so the table fits
+    the page width; every cell HTML-escaped."""
     if not rows:
         return "<p><em>(none)</em></p>"
     cols = columns or list(dict.fromkeys(k for r in rows for k in r))
-    head = "".join(f'<th style="text-align:left;border-bottom:1px solid #999;padding:2px 6px">{html.escape(c)}</th>' for c in cols)
+    head = "".join(f'<th style="{TABLE_CELL_STYLE};vertical-align:bottom;border-bottom:1px solid #999{wrap_css(str(c))}">'
+                   f"{html.escape(str(c))}</th>" for c in cols)
     body = []
     for r in rows:
         cells = []
         for c in cols:
-            v = r.get(c, "")
-            text = "\n".join(map(str, v)) if isinstance(v, list) else "" if v is None else str(v)
-            style = "text-align:left;padding:2px 6px;vertical-align:top;white-space:pre-wrap"
+            text = _cell_text(r.get(c, ""))
+            style = TABLE_CELL_STYLE + wrap_css(text)
             if c == severity_key:
                 style += f";color:{SEVERITY_COLORS.get(text, '#000')};font-weight:bold"
-            cells.append(f'<td style="{style}">{html.escape(text)}</td>')
+            cells.append(f'<td style="{style}">{wrap_html(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<table style="border-collapse:collapse;margin:4px 0">\n<tr>{head}</tr>\n' + "\n".join(body) + "\n</table>"
+    return f'<table class="runbook-table" style="{TABLE_STYLE}">\n<tr>{head}</tr>\n' + "\n".join(body) + "\n</table>"
+
+
+def table_html(table: Any, columns: list[str] | None = None, *, severity_key: str | None = None) -> str:
+    """`rows_table` for anything a notebook shows as a table: a DataFrame (its index dropped), a
+    list of row dicts, or one dict (one row)."""
+    return rows_table(_table_rows(table), columns, severity_key=severity_key)
+
+
+def show_table(table: Any, columns: list[str] | None = None, *, title: str | None = None,
+               severity_key: str | None = None) -> None:
+    """Display a table in a notebook / the HTML report: static HTML from `table_html` (no index
+    column, full text, wrapped to the page), with an optional `<h4>` title. Use this instead of
+    `display(df)` (which shows the index and cuts text at pandas' max_colwidth)."""
+    markup = table_html(table, columns, severity_key=severity_key)
+    _display_html((f"<h4>{html.escape(title)}</h4>" if title else "") + markup)
 
 
 FINDING_COLUMNS = ["check", "severity", "target", "title", "detail", "fix"]

@@ -35,23 +35,21 @@ def selected_nodes(nodes: Sequence[str] | None) -> list[str] | None:
 def show_check(result: CheckResult, *, with_notes: bool = True) -> None:
     """Display a check's evidence tables (static HTML, one heading each) and print its status line
     (`<check>: <SEVERITY>`, then its notes when `with_notes`)."""
-    from IPython.display import HTML, display
-
-    from runbooklib.report import rows_table
+    from runbooklib.report import show_table
 
     for table_name, rows in result.tables.items():
-        display(HTML(f"<h4>{table_name}</h4>" + rows_table(rows)))
+        show_table(rows, title=table_name)
     status = f"{result.check}: {result.severity.value.upper()}"
     print(status + "; " + "; ".join(result.notes) if with_notes else status)
 
 
 def show_repair(outcome: RepairOutcome) -> None:
     """Print what the repair did (or why not) and display its node-prep plan, if there is one."""
-    from IPython.display import display
+    from runbooklib.report import show_table
 
     print(outcome.reason)
     if outcome.plan is not None:
-        display(outcome.plan.frame())
+        show_table(outcome.plan.frame())
 
 
 def repaired(outcome: RepairOutcome, after: CheckResult) -> CheckResult | None:
@@ -144,18 +142,19 @@ def step_rows(done: Sequence[StepResult]) -> list[dict[str, str]]:
 
 def longhorn_occupancy(params: Params, *, enabled: bool = True) -> pd.DataFrame | None:
     """The storage pool's occupancy (no free rows) with Longhorn-held addresses labelled
-    (`holder_kind`), displayed; None (nothing shown) when not `enabled`."""
+    (`holder_kind`), displayed (the coloured `style_occupancy` table, no index); None (nothing
+    shown) when not `enabled`."""
     if not enabled:
         return None
     from IPython.display import display
 
     from runbooklib.checks.longhorn import label_longhorn_holders
     from runbooklib.checks.longhorn_gather import gather_longhorn
-    from runbooklib.occupancy import occupancy_for_params
+    from runbooklib.occupancy import occupancy_for_params, style_occupancy
 
     occ = occupancy_for_params(params, include_free=False)
     occupancy = label_longhorn_holders(occ.frame, gather_longhorn(params, probe=False).pods)
-    display(occupancy)
+    display(style_occupancy(occupancy))
     return occupancy
 
 

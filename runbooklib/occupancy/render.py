@@ -47,8 +47,16 @@ def style_occupancy(frame: pd.DataFrame) -> Styler:
         css = f"background-color: {bg}; color: {fg}" if bg else ""
         return [css if col in ("address", "state") else "" for col in row.index]
 
-    # escape: holders/notes come from the cluster (pod names, annotations) and the params; never raw HTML
-    return frame.style.apply(colour, axis=1).format(escape="html").hide(axis="index")
+    # escape: holders/notes come from the cluster (pod names, annotations) and the params; never raw HTML.
+    # No index; left-aligned; long holders/details wrapped so the table fits the page (the same
+    # look as runbooklib.report.rows_table, whose CSS this reuses).
+    from runbooklib.report import TABLE_CELL_STYLE, TABLE_STYLE, wrap_css
+
+    return (frame.style.apply(colour, axis=1).map(lambda v: wrap_css(str(v), break_points=False).lstrip(";"))
+            .format(escape="html").hide(axis="index")
+            .set_table_styles([{"selector": "", "props": TABLE_STYLE},
+                               {"selector": "th", "props": TABLE_CELL_STYLE + ";border-bottom:1px solid #999"},
+                               {"selector": "td", "props": TABLE_CELL_STYLE}]))
 
 
 def plot_subnet_grid(frame: pd.DataFrame, subnet: IPNetwork, *, ax: Axes | None = None, path: str | None = None,
@@ -141,19 +149,38 @@ def _fold(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+HOLDER_WIDTH = 60  # terminal table: the holder column grows to its longest value up to this, then wraps
+POOL_WIDTH = 40
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` (split after ", " between holders, else anywhere); never cut."""
+    import textwrap
+
+    return textwrap.wrap(text, width, break_on_hyphens=False) or [""]
+
+
 def occupancy_text(occ: Occupancy) -> str:
-    """A readable terminal table: summary per pool, then rows (free runs folded), then findings."""
+    """A readable terminal table: summary per pool, then rows (free runs folded), then findings.
+    Holder and pool are never cut: the columns widen to their longest value (up to `HOLDER_WIDTH` /
+    `POOL_WIDTH`) and longer values wrap onto continuation lines."""
     lines: list[str] = []
     if len(occ.summary):
         lines.append(occ.summary.to_string(index=False))
         lines.append("")
-    header = f"{'address':<33} {'state':<17} {'holder':<40} {'pool':<28} detail"
     for subnet, table in occ.tables_by_subnet().items():
+        rows = _fold(table)
+        hw = min(HOLDER_WIDTH, max([len("holder"), *(len(str(r["holder"])) for r in rows)]))
+        pw = min(POOL_WIDTH, max([len("pool"), *(len(str(r["pool"])) for r in rows)]))
         lines.append(f"== {subnet or '(outside known subnets)'}")
-        lines.append(header)
-        for r in _fold(table):
+        lines.append(f"{'address':<33} {'state':<17} {'holder':<{hw}} {'pool':<{pw}} detail")
+        for r in rows:
             addr = r["address"] if r["count"] == 1 else f"{r['address']}-{r['last'].rsplit('.', 1)[-1]} ({r['count']})"
-            lines.append(f"{addr:<33} {r['state']:<17} {str(r['holder'])[:40]:<40} {str(r['pool'])[:28]:<28} {r['detail']}")
+            holder, pool = _wrap(str(r["holder"]), hw), _wrap(str(r["pool"]), pw)
+            lines.append(f"{addr:<33} {r['state']:<17} {holder[0]:<{hw}} {pool[0]:<{pw}} {r['detail']}".rstrip())
+            for h, p in zip(holder[1:] + [""] * len(pool), pool[1:] + [""] * len(holder), strict=False):
+                if h or p:
+                    lines.append(f"{'':<33} {'':<17} {h:<{hw}} {p}".rstrip())
         lines.append("")
     for f in occ.findings:
         lines.append(f"[{f.severity.value.upper():4}] {f.title}" + (f": {f.detail}" if f.detail else ""))

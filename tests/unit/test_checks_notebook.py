@@ -33,24 +33,30 @@ def test_selected_nodes(nodes: Any, expected: list[str] | None) -> None:
     assert notebook.selected_nodes(got) == expected  # running the setup cell twice changes nothing
 
 
-def test_show_check_prints_status_with_or_without_notes(capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_check_prints_status_with_or_without_notes(capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    shown: list[str] = []
+    monkeypatch.setattr("runbooklib.report._display_html", shown.append)
     result = CheckResult("cnf", [finding("a", Severity.WARN)], notes=["n one", "n two"], tables={"files": [{"path": "/x"}]})
     notebook.show_check(result)
     out = capsys.readouterr().out
     assert out.splitlines()[-1] == "cnf: WARN; n one; n two"
-    assert "HTML" in out  # the table went through display() (plain repr outside a kernel)
+    assert len(shown) == 1 and shown[0].startswith("<h4>files</h4><table") and "/x" in shown[0]  # via show_table
     notebook.show_check(result, with_notes=False)
     assert capsys.readouterr().out.splitlines()[-1] == "cnf: WARN"
     notebook.show_check(CheckResult("cnf", []))
     assert capsys.readouterr().out == "cnf: OK; \n"  # unchanged from the former notebook cell
 
 
-def test_show_repair(capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_repair(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    shown: list[str] = []
+    monkeypatch.setattr("runbooklib.report._display_html", shown.append)
     notebook.show_repair(RepairOutcome(nodes=[], reason="nothing to repair"))
-    assert capsys.readouterr().out == "nothing to repair\n"
-    plan = SimpleNamespace(frame=lambda: "PLAN FRAME")
+    assert capsys.readouterr().out == "nothing to repair\n" and shown == []
+    plan = SimpleNamespace(frame=lambda: pd.DataFrame({"node": ["n1"], "operation": ["PLAN OP"]}))
     notebook.show_repair(RepairOutcome(nodes=["n1"], plan=plan, reason="planned"))  # type: ignore[arg-type]
-    assert capsys.readouterr().out.splitlines() == ["planned", "PLAN FRAME"]
+    assert capsys.readouterr().out.splitlines() == ["planned"]
+    assert len(shown) == 1 and "PLAN OP" in shown[0] and "<th" in shown[0]  # the plan as a table, no index
 
 
 def test_repaired_and_after_repair() -> None:
