@@ -5,10 +5,9 @@ error text and propose its right value. Read from ../shared/cases/handed.jsonl n
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-import pytest
+from handed import load_cases, skip_without
 
 from runbooklib.checks.evidence import ClusterEvidence, ConfFile, ContainerdConf, NodeEvidence
 from runbooklib.checks.model import Ctx, Nad
@@ -17,19 +16,10 @@ from runbooklib.checks.upgrade import check_multus_cni_version, check_upgrade
 from runbooklib.checks.whereabouts import check_config_not_found
 from runbooklib.results import Finding, Severity, worst
 
-CASES_FILE = Path(__file__).resolve().parents[2] / ".." / "shared" / "cases" / "handed.jsonl"
 COMPONENTS = {"troubleshooting check", "upgrade check", "node-prep"}
 
-
-def _load() -> dict[str, dict[str, Any]]:
-    if not CASES_FILE.is_file():
-        return {}
-    cases = [json.loads(line) for line in CASES_FILE.read_text().splitlines() if line.strip()]
-    return {c["id"]: c for c in cases if c["component"] in COMPONENTS}
-
-
-CASES = _load()
-pytestmark = pytest.mark.skipif(not CASES, reason=f"{CASES_FILE} not found")
+CASES = load_cases(COMPONENTS)
+pytestmark = skip_without(CASES)
 CTX = Ctx(params_file="params/homelab.yaml")
 
 

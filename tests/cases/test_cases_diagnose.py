@@ -3,16 +3,13 @@ log lines, lead `runbook diagnose` to the runbook the case's component implies."
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
+from handed import load_cases, skip_without
 
 from runbooklib.diagnose import diagnose
-
-CASES_FILE = Path(__file__).resolve().parents[3] / "shared" / "cases" / "handed.jsonl"
 
 # component (as the cases name it) -> the runbooks that answer it
 COMPONENT_RUNBOOKS = {
@@ -25,14 +22,8 @@ COMPONENT_RUNBOOKS = {
 }
 
 
-def _cases() -> list[dict[str, Any]]:
-    if not CASES_FILE.is_file():
-        return []
-    return [json.loads(line) for line in CASES_FILE.read_text().splitlines() if line.strip()]
-
-
-CASES = _cases()
-pytestmark = pytest.mark.skipif(not CASES, reason=f"{CASES_FILE} not present")
+CASES = list(load_cases().values())
+pytestmark = skip_without(CASES)
 
 
 def _error_texts(case: dict[str, Any]) -> list[str]:

@@ -4,10 +4,9 @@ and right value (read from ../shared/cases/handed.jsonl next to the repo)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-import pytest
+from handed import load_cases, skip_without
 
 from runbooklib.nad import NadDocument, validate_documents, validate_networks_annotation
 from runbooklib.nad.findings import by_rule
@@ -24,19 +23,10 @@ from runbooklib.occupancy import (
 )
 from runbooklib.results import Severity, worst
 
-CASES_FILE = Path(__file__).resolve().parents[2] / ".." / "shared" / "cases" / "handed.jsonl"
 COMPONENTS = {"NAD validation", "IP occupancy"}
 
-
-def _load() -> dict[str, dict[str, Any]]:
-    if not CASES_FILE.is_file():
-        return {}
-    cases = [json.loads(line) for line in CASES_FILE.read_text().splitlines() if line.strip()]
-    return {c["id"]: c for c in cases if c["component"] in COMPONENTS}
-
-
-CASES = _load()
-pytestmark = pytest.mark.skipif(not CASES, reason=f"{CASES_FILE} not found")
+CASES = load_cases(COMPONENTS)
+pytestmark = skip_without(CASES)
 
 
 def case(cid: str) -> dict[str, Any]:
