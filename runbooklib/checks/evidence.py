@@ -126,14 +126,22 @@ class ClusterEvidence:
 # summaries of config files (keep only what the checks need)
 
 
-def summarize_wb_conf(path: str, text: str) -> ConfFile:
-    """whereabouts.conf: only datastore, kubernetes.kubeconfig, configuration_path, cron, log keys."""
+def _json_object(path: str, text: str) -> dict[str, Any] | ConfFile:
+    """The file's JSON object, or an `invalid` ConfFile saying why it is not one."""
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as e:
         return ConfFile(path, "invalid", error=f"{e.msg} at line {e.lineno} column {e.colno}")
     if not isinstance(obj, dict):
         return ConfFile(path, "invalid", error="not a JSON object")
+    return obj
+
+
+def summarize_wb_conf(path: str, text: str) -> ConfFile:
+    """whereabouts.conf: only datastore, kubernetes.kubeconfig, configuration_path, cron, log keys."""
+    obj = _json_object(path, text)
+    if isinstance(obj, ConfFile):
+        return obj
     data: dict[str, Any] = {k: obj[k] for k in WB_KEYS if k in obj}
     kube = obj.get("kubernetes")
     if isinstance(kube, dict) and "kubeconfig" in kube:
@@ -150,12 +158,9 @@ def _plugins_of(conf: dict[str, Any]) -> list[dict[str, Any]]:
 
 def summarize_cni_conf(path: str, text: str) -> ConfFile:
     """A .conf/.conflist: name, cniVersion, plugin types, clusterNetwork/binDir/delegates' versions."""
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as e:
-        return ConfFile(path, "invalid", error=f"{e.msg} at line {e.lineno} column {e.colno}")
-    if not isinstance(obj, dict):
-        return ConfFile(path, "invalid", error="not a JSON object")
+    obj = _json_object(path, text)
+    if isinstance(obj, ConfFile):
+        return obj
     data: dict[str, Any] = {"name": obj.get("name"), "cniVersion": obj.get("cniVersion"),
                             "types": [str(p.get("type")) for p in _plugins_of(obj)]}
     for key in ("clusterNetwork", "binDir", "type"):
