@@ -15,6 +15,20 @@ from labhelpers import cleanup_stale_test_labs, make_lab_params
 
 from runbooklib.params import load_params
 
+LAB_API_NODES = ["kr1", "kr2", "hp1", "hp2"]
+
+
+@pytest.fixture()
+def api(tmp_path: Path) -> Iterator[object]:
+    """An in-process lab API (no root, loopback) whose Node objects are the reference node names."""
+    from runbooklib.lab.api import LabApiServer
+
+    server = LabApiServer(tmp_path / "state", nodes=LAB_API_NODES).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
 
 @pytest.fixture
 def make_params() -> object:

@@ -4,7 +4,6 @@ for the DaemonSets; a not-ready rollout is reported with log tails and matched k
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,15 +25,6 @@ EXPECTED_OBJECTS = 13  # 3 CRDs (NAD + 2 whereabouts) + multus 5 + whereabouts 5
 @pytest.fixture()
 def lab_params() -> Params:
     return load_params(REPO / "params" / "lab.yaml", require_files=False)
-
-
-@pytest.fixture()
-def api(tmp_path: Path) -> Iterator[LabApiServer]:
-    server = LabApiServer(tmp_path / "state", nodes=NODES).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def client_for(api: LabApiServer, tmp_path: Path):  # noqa: ANN201 - kubernetes ApiClient

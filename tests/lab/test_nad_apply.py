@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +38,6 @@ def crd(group: str, version: str, kind: str, plural: str) -> dict[str, Any]:
 CRDS = [crd("k8s.cni.cncf.io", "v1", "NetworkAttachmentDefinition", "network-attachment-definitions"),
         crd("whereabouts.cni.cncf.io", "v1alpha1", "IPPool", "ippools"),
         crd("whereabouts.cni.cncf.io", "v1alpha1", "OverlappingRangeIPReservation", "overlappingrangeipreservations")]
-
-
-@pytest.fixture()
-def api(tmp_path: Path) -> Iterator[LabApiServer]:
-    server = LabApiServer(tmp_path / "state", nodes=NODES).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _closed_port() -> int:
